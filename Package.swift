@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Vector code needs a target CPU: without it SIMD16<Float> FMAs become scalar fmaf calls
+// (../shared/TOOLCHAIN.md). The package is built where it runs, so `native` is right here.
+// Set SNN_PORTABLE=1 to build without CPU-specific flags (e.g. to use snn as a versioned dependency).
+let portable = Context.environment["SNN_PORTABLE"] != nil
+let fast: [SwiftSetting] = portable ? [] : [
+    .unsafeFlags(["-Ounchecked", "-target-cpu", "native"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "native"], .when(configuration: .debug)),
+]
+let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+
+let package = Package(
+    name: "snn",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "snn", targets: ["snn"]),
+        .library(name: "SNNRuntime", targets: ["SNNRuntime"]),
+        .library(name: "SNNData", targets: ["SNNData"]),
+        .library(name: "SNNModels", targets: ["SNNModels"]),
+        .library(name: "SNNTraining", targets: ["SNNTraining"]),
+        .library(name: "SNNRobustness", targets: ["SNNRobustness"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "SNNRuntime", dependencies: ["CJemalloc"], swiftSettings: fast + v5),
+        .target(name: "SNNData", dependencies: ["CZlib"], swiftSettings: fast + v5),
+        .target(name: "SNNModels", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
+        .target(name: "SNNTraining", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + v5),
+        .target(name: "SNNRobustness", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + v5),
+        .executableTarget(
+            name: "snn",
+            dependencies: [
+                "SNNRuntime", "SNNData", "SNNModels", "SNNTraining", "SNNRobustness",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast + v5),
+        .testTarget(name: "SNNRuntimeTests", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
+        .testTarget(name: "SNNDataTests", dependencies: ["SNNData"], swiftSettings: fast + v5),
+        .testTarget(name: "SNNModelsTests", dependencies: ["SNNModels", "SNNTraining"], swiftSettings: fast + v5),
+        .testTarget(
+            name: "SNNRobustnessTests",
+            dependencies: ["SNNRobustness", "SNNModels", "SNNData", "SNNRuntime"],
+            swiftSettings: fast + v5),
+    ]
+)

@@ -1,0 +1,55 @@
+/// Errors raised while reading byte streams, gzip data and IDX files.
+///
+/// `description` is always one line that names the file or stream (and the
+/// zero-based record index where one applies), e.g.
+/// `<stdin>: record 123 is truncated (got 300 of 784 bytes)`.
+public enum DataError: Error, CustomStringConvertible, Equatable {
+    /// open(2) failed; `reason` is the errno string.
+    case cannotOpen(path: String, reason: String)
+    /// read(2) failed; `reason` is the errno string.
+    case readFailed(name: String, reason: String)
+    /// The IDX magic number is not the expected one.
+    case badMagic(name: String, found: UInt32, expected: UInt32)
+    /// The IDX header is well-formed but describes a data type or shape this reader does not handle.
+    case unsupportedIDX(name: String, detail: String)
+    /// The stream ended inside the 4-byte magic + dimension header.
+    case truncatedHeader(name: String, got: Int, expected: Int)
+    /// The stream ended inside a record (`record` is zero-based; nil when no record applies).
+    case truncated(name: String, record: Int?, got: Int, expected: Int)
+    /// More bytes follow the `declared` records announced in the header.
+    case trailingData(name: String, declared: Int)
+    /// zlib reported corrupt or incomplete compressed data.
+    case gzipCorrupt(name: String, message: String)
+    /// The header's record count differs from the count the caller expected.
+    case countMismatch(name: String, declared: Int, expected: Int)
+
+    public var description: String {
+        switch self {
+        case let .cannotOpen(path, reason):
+            return "\(path): cannot open (\(reason))"
+        case let .readFailed(name, reason):
+            return "\(name): read failed (\(reason))"
+        case let .badMagic(name, found, expected):
+            return "\(name): bad magic \(hex32(found)) (expected \(hex32(expected)))"
+        case let .unsupportedIDX(name, detail):
+            return "\(name): unsupported IDX file (\(detail))"
+        case let .truncatedHeader(name, got, expected):
+            return "\(name): IDX header is truncated (got \(got) of \(expected) bytes)"
+        case let .truncated(name, record?, got, expected):
+            return "\(name): record \(record) is truncated (got \(got) of \(expected) bytes)"
+        case let .truncated(name, nil, got, expected):
+            return "\(name): stream ends early (got \(got) of \(expected) bytes)"
+        case let .trailingData(name, declared):
+            return "\(name): unexpected data after the \(declared) records declared in the header"
+        case let .gzipCorrupt(name, message):
+            return "\(name): corrupt gzip data (\(message))"
+        case let .countMismatch(name, declared, expected):
+            return "\(name): header declares \(declared) records but \(expected) were expected"
+        }
+    }
+}
+
+private func hex32(_ v: UInt32) -> String {
+    let s = String(v, radix: 16)
+    return "0x" + String(repeating: "0", count: max(0, 8 - s.count)) + s
+}

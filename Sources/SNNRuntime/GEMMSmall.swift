@@ -1,0 +1,89 @@
+// The few-row GEMM kernels: one image's rows (x, x_adv, tangent) against a weight matrix that is
+// used once per sample, so packing it would cost as much as the product.
+
+extension GEMM {
+    /// C[m×n] += α·A[m×k]·B[k×n] for m ≤ smallM: strips of 16 columns, up to 4 rows at a time,
+    /// B read in place (unaligned SIMD16 loads).
+    static func smallM(
+        m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let braw = UnsafeRawPointer(b)
+        var i = 0
+        while i < m {
+            let rows = min(4, m - i)
+            var j = 0
+            while j + 32 <= n {
+                var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(),
+                           SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+                for p in 0..<k {
+                    let off = (p * ldb + j) * 4
+                    let b0 = braw.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
+                    let b1 = braw.loadUnaligned(fromByteOffset: off + 64, as: SIMD16<Float>.self)
+                    let a0 = a[i * lda + p]
+                    acc.0.addProduct(a0, b0); acc.1.addProduct(a0, b1)
+                    if rows > 1 { let a1 = a[(i + 1) * lda + p]; acc.2.addProduct(a1, b0); acc.3.addProduct(a1, b1) }
+                    if rows > 2 { let a2 = a[(i + 2) * lda + p]; acc.4.addProduct(a2, b0); acc.5.addProduct(a2, b1) }
+                    if rows > 3 { let a3 = a[(i + 3) * lda + p]; acc.6.addProduct(a3, b0); acc.7.addProduct(a3, b1) }
+                }
+                addRow(c + i * ldc + j, acc.0, alpha); addRow(c + i * ldc + j + 16, acc.1, alpha)
+                if rows > 1 { addRow(c + (i + 1) * ldc + j, acc.2, alpha); addRow(c + (i + 1) * ldc + j + 16, acc.3, alpha) }
+                if rows > 2 { addRow(c + (i + 2) * ldc + j, acc.4, alpha); addRow(c + (i + 2) * ldc + j + 16, acc.5, alpha) }
+                if rows > 3 { addRow(c + (i + 3) * ldc + j, acc.6, alpha); addRow(c + (i + 3) * ldc + j + 16, acc.7, alpha) }
+                j += 32
+            }
+            while j + 16 <= n {
+                for r in 0..<rows {
+                    var acc = SIMD16<Float>()
+                    for p in 0..<k {
+                        acc.addProduct(a[(i + r) * lda + p], braw.loadUnaligned(fromByteOffset: (p * ldb + j) * 4, as: SIMD16<Float>.self))
+                    }
+                    addRow(c + (i + r) * ldc + j, acc, alpha)
+                }
+                j += 16
+            }
+            if j < n {
+                for r in 0..<rows {
+                    for jj in j..<n {
+                        var s: Float = 0
+                        for p in 0..<k { s += a[(i + r) * lda + p] * b[p * ldb + jj] }
+                        c[(i + r) * ldc + jj] += alpha * s
+                    }
+                }
+            }
+            i += rows
+        }
+    }
+
+    /// C[m×n] += α·A[m×k]·Bᵀ with B stored n×k: dot products of rows, SIMD16 along k.
+    static func smallMTransB(
+        m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let k16 = k / 16 * 16
+        let araw = UnsafeRawPointer(a), braw = UnsafeRawPointer(b)
+        for j in 0..<n {
+            let bRow = j * ldb
+            for i in 0..<m {
+                let aRow = i * lda
+                var acc = SIMD16<Float>()
+                var p = 0
+                while p < k16 {
+                    acc.addProduct(
+                        araw.loadUnaligned(fromByteOffset: (aRow + p) * 4, as: SIMD16<Float>.self),
+                        braw.loadUnaligned(fromByteOffset: (bRow + p) * 4, as: SIMD16<Float>.self))
+                    p += 16
+                }
+                var s = acc.sum()
+                while p < k { s += a[aRow + p] * b[bRow + p]; p += 1 }
+                c[i * ldc + j] += alpha * s
+            }
+        }
+    }
+}
+
+extension SIMD16 where Scalar == Float {
+    @inline(__always) mutating func addProduct(_ x: SIMD16<Float>, _ y: SIMD16<Float>) {
+        self = self.addingProduct(x, y)
+    }
+}
