@@ -6,7 +6,7 @@ import PackageDescription
 // Set SNN_PORTABLE=1 to build without CPU-specific flags (e.g. to use snn as a versioned dependency).
 let portable = Context.environment["SNN_PORTABLE"] != nil
 let fast: [SwiftSetting] = portable ? [] : [
-    .unsafeFlags(["-Ounchecked", "-target-cpu", "native"], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
     .unsafeFlags(["-target-cpu", "native"], .when(configuration: .debug)),
 ]
 let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]

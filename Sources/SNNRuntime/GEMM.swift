@@ -24,9 +24,9 @@ public enum GEMM {
         if k == 0 || alpha == 0 { return }
         if m <= smallM && !transA {
             if transB {
-                smallMTransB(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                fewRowsTransB(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             } else {
-                smallM(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+                fewRows(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
             }
             return
         }

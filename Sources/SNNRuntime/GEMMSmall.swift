@@ -2,9 +2,9 @@
 // used once per sample, so packing it would cost as much as the product.
 
 extension GEMM {
-    /// C[m×n] += α·A[m×k]·B[k×n] for m ≤ smallM: strips of 16 columns, up to 4 rows at a time,
+    /// C[m×n] += α·A[m×k]·B[k×n] for few rows m: strips of 16 columns, up to 4 rows at a time,
     /// B read in place (unaligned SIMD16 loads).
-    static func smallM(
+    public static func fewRows(
         m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
@@ -56,7 +56,7 @@ extension GEMM {
     }
 
     /// C[m×n] += α·A[m×k]·Bᵀ with B stored n×k: dot products of rows, SIMD16 along k.
-    static func smallMTransB(
+    public static func fewRowsTransB(
         m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {

@@ -1,0 +1,114 @@
+import Foundation
+import SNNRuntime
+
+/// The matrix-Gaussian MLP of SPEC 3.1 (VMG / IM): every weight layer is
+///   h = x̃ W,  x̃ = [x, 1] / √r,  r = n + 1,  W = M + diag(√u) E diag(√v),  E_ij ~ N(0, 1),
+/// with parameters M (r×c), a = log √u (r), b = log √v (c). ReLU after hidden layers, softmax last.
+public final class MatrixGaussianMLP {
+    public struct Layer {
+        public let inputs: Int, outputs: Int
+        public var rows: Int { inputs + 1 }
+        public let M: UnsafeMutablePointer<Float>          // rows × outputs
+        public let logSqrtU: UnsafeMutablePointer<Float>   // rows
+        public let logSqrtV: UnsafeMutablePointer<Float>   // outputs
+        public let scale: UnsafeMutablePointer<Float>      // rows × outputs: √u_i √v_j (derived)
+        /// 1/√r: the input scaling that folds the bias into the weights.
+        public var inputScale: Float { 1 / Float(rows).squareRoot() }
+        public var weightCount: Int { rows * outputs }
+    }
+
+    public let sizes: [Int]
+    public let name: String
+    public let parameters: ParameterBlock
+    let scales: ParameterBlock
+    public private(set) var layers: [Layer] = []
+
+    public var inputSize: Int { sizes[0] }
+    public var classCount: Int { sizes[sizes.count - 1] }
+    /// Parameters per layer: M, then log √u, then log √v.
+    public static func parameterCount(sizes: [Int]) -> Int {
+        zip(sizes, sizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 + ($1.0 + 1) + $1.1 }
+    }
+
+    public init(sizes: [Int], name: String = "mlp") {
+        precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 })
+        self.sizes = sizes
+        self.name = name
+        parameters = ParameterBlock(count: Self.parameterCount(sizes: sizes))
+        scales = ParameterBlock(count: zip(sizes, sizes.dropFirst()).reduce(0) { $0 + ($1.0 + 1) * $1.1 })
+        var p = parameters.data, s = scales.data
+        for (n, c) in zip(sizes, sizes.dropFirst()) {
+            let r = n + 1
+            layers.append(Layer(inputs: n, outputs: c, M: p, logSqrtU: p + r * c, logSqrtV: p + r * c + r, scale: s))
+            p += r * c + r + c
+            s += r * c
+        }
+    }
+
+    /// Recomputes the derived √u_i √v_j after the parameters changed (load, optimiser step).
+    public func refreshScales() {
+        for l in layers {
+            for i in 0..<l.rows {
+                let su = Foundation.exp(l.logSqrtU[i])
+                for j in 0..<l.outputs { l.scale[i * l.outputs + j] = su * Foundation.exp(l.logSqrtV[j]) }
+            }
+        }
+    }
+
+    /// Initialisation (recorded in model.json): M_ij ~ N(0, mScale²) (He-style: the 1/√r input
+    /// scaling makes Var(h) ≈ mScale²·mean(x²)), log √u = log √v = logStd / 2.
+    public func initialise(seed: UInt64, mScale: Float, logStd: Float) {
+        for (index, l) in layers.enumerated() {
+            let address = RandomAddress(seed: seed, role: .train, image: RandomAddress.sharedImage, sample: UInt32(index), step: 0xFF_FFFF)
+            NormalStream.fill(l.M, count: l.weightCount, address: address, tensor: 0)
+            for e in 0..<l.weightCount { l.M[e] *= mScale }
+            for i in 0..<l.rows { l.logSqrtU[i] = logStd / 2 }
+            for j in 0..<l.outputs { l.logSqrtV[j] = logStd / 2 }
+        }
+        refreshScales()
+    }
+
+    /// W = M + S ⊙ E for layer `index`, E drawn from tensor `index` of `address` (SPEC 2), written
+    /// straight into `w` 64 values at a time: no buffer of normals.
+    @inline(__always)
+    public func sampleWeights(layer index: Int, address: RandomAddress, into w: UnsafeMutablePointer<Float>) {
+        let l = layers[index]
+        let count = l.weightCount
+        let m = UnsafeRawPointer(l.M), s = UnsafeRawPointer(l.scale), out = UnsafeMutableRawPointer(w)
+        var g = 0
+        while (g + 1) * 64 <= count {
+            let z = NormalStream.group(address, tensor: index, group: g)
+            let base = g * 256
+            @inline(__always) func put(_ off: Int, _ zk: SIMD16<Float>) {
+                let v = m.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
+                    .addingProduct(s.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self), zk)
+                out.storeBytes(of: v, toByteOffset: off, as: SIMD16<Float>.self)
+            }
+            put(base, z.0); put(base + 64, z.1); put(base + 128, z.2); put(base + 192, z.3)
+            g += 1
+        }
+        if g * 64 < count {
+            let z = NormalStream.group(address, tensor: index, group: g)
+            for e in (g * 64)..<count {
+                let k = (e - g * 64) / 16, lane = (e - g * 64) % 16
+                let zk = k == 0 ? z.0 : k == 1 ? z.1 : k == 2 ? z.2 : z.3
+                w[e] = l.M[e] + l.scale[e] * zk[lane]
+            }
+        }
+    }
+
+    /// KL(q ‖ MN(0, I, I)) summed over layers (SPEC 3.1):
+    /// ½ (Σu·Σv + ‖M‖² − r c − c Σ log u − r Σ log v).
+    public func kl() -> Double {
+        var total = 0.0
+        for l in layers {
+            var su = 0.0, sv = 0.0, lu = 0.0, lv = 0.0, mm = 0.0
+            for i in 0..<l.rows { let a = Double(l.logSqrtU[i]); su += Foundation.exp(2 * a); lu += 2 * a }
+            for j in 0..<l.outputs { let b = Double(l.logSqrtV[j]); sv += Foundation.exp(2 * b); lv += 2 * b }
+            for e in 0..<l.weightCount { mm += Double(l.M[e]) * Double(l.M[e]) }
+            let r = Double(l.rows), c = Double(l.outputs)
+            total += 0.5 * (su * sv + mm - r * c - c * lu - r * lv)
+        }
+        return total
+    }
+}

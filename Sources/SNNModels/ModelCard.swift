@@ -1,0 +1,129 @@
+import Foundation
+
+/// `models/<name>/model.json`: what the model is, how it was trained and what it measured.
+/// Keys are snake_case on disk.
+public struct ModelCard: Codable, Equatable {
+    public struct Architecture: Codable, Equatable {
+        public var kind: String            // "matrix-gaussian-mlp"
+        public var sizes: [Int]?           // MLP layer widths, e.g. [784, 128, 128, 10]
+        public init(kind: String, sizes: [Int]? = nil) { self.kind = kind; self.sizes = sizes }
+    }
+    public struct Input: Codable, Equatable {
+        public var height: Int, width: Int, channels: Int
+        public init(height: Int, width: Int, channels: Int) { self.height = height; self.width = width; self.channels = channels }
+    }
+    public struct Smoothing: Codable, Equatable {
+        public var variance: Double        // σ²
+        public var noiseSamples: Int       // noise draws per model sample
+        public var lipschitz: Double       // L = 2/σ² (Yang et al. 2022)
+        public init(variance: Double, noiseSamples: Int, lipschitz: Double) {
+            self.variance = variance; self.noiseSamples = noiseSamples; self.lipschitz = lipschitz
+        }
+    }
+    public struct Initialisation: Codable, Equatable {
+        public var seed: UInt64
+        public var meanScale: Double       // M ~ N(0, mean_scale²)
+        public var logVariance: Double     // log(√u_i √v_j)² at start
+        public init(seed: UInt64, meanScale: Double, logVariance: Double) {
+            self.seed = seed; self.meanScale = meanScale; self.logVariance = logVariance
+        }
+    }
+    public struct Training: Codable, Equatable {
+        public var objective: String       // "elbo" | "im"
+        public var dataset: String
+        public var epochs: Int
+        public var batchSize: Int
+        public var samples: Int
+        public var optimizer: String
+        public var learningRate: Double
+        public var seed: UInt64
+        public var seconds: Double
+        public var threads: Int
+        public var notes: String?
+        public init(objective: String, dataset: String, epochs: Int, batchSize: Int, samples: Int, optimizer: String,
+                    learningRate: Double, seed: UInt64, seconds: Double, threads: Int, notes: String?) {
+            self.objective = objective; self.dataset = dataset; self.epochs = epochs; self.batchSize = batchSize
+            self.samples = samples; self.optimizer = optimizer; self.learningRate = learningRate; self.seed = seed
+            self.seconds = seconds; self.threads = threads; self.notes = notes
+        }
+    }
+    public struct Evaluation: Codable, Equatable {
+        public var images: Int
+        public var seed: UInt64
+        /// inference samples (as a string key) → test accuracy in percent
+        public var testAccuracyPercent: [String: Double]
+        public var meanPredictionVariance: Double?
+        public var varianceSamples: Int?
+        public var extremePredictions: Int?
+        public init(images: Int, seed: UInt64, testAccuracyPercent: [String: Double], meanPredictionVariance: Double?,
+                    varianceSamples: Int?, extremePredictions: Int?) {
+            self.images = images; self.seed = seed; self.testAccuracyPercent = testAccuracyPercent
+            self.meanPredictionVariance = meanPredictionVariance; self.varianceSamples = varianceSamples
+            self.extremePredictions = extremePredictions
+        }
+    }
+
+    public var format: String
+    public var name: String
+    public var architecture: Architecture
+    public var input: Input
+    public var classes: Int
+    public var smoothing: Smoothing?
+    public var initialisation: Initialisation?
+    public var training: Training?
+    public var evaluation: Evaluation?
+
+    public init(name: String, architecture: Architecture, input: Input, classes: Int) {
+        format = "snn-model/1"; self.name = name; self.architecture = architecture; self.input = input; self.classes = classes
+    }
+
+    public static func read(path: String) throws -> ModelCard {
+        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.missingFile(path) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        do { return try decoder.decode(ModelCard.self, from: data) } catch {
+            throw ModelError.badCard(path, Self.describe(error))
+        }
+    }
+
+    public func write(path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(self)
+        data.append(0x0A)
+        let tmp = path + ".tmp"
+        try data.write(to: URL(fileURLWithPath: tmp))
+        guard rename(tmp, path) == 0 else { throw ModelError.io(path, String(cString: strerror(errno))) }
+    }
+
+    static func describe(_ error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let ctx):
+            return "missing key \"\(key.stringValue)\"" + (ctx.codingPath.isEmpty ? "" : " in \(ctx.codingPath.map(\.stringValue).joined(separator: "."))")
+        case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
+            return "wrong type at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.dataCorrupted(let ctx):
+            return "not valid JSON" + (ctx.codingPath.isEmpty ? "" : " at \(ctx.codingPath.map(\.stringValue).joined(separator: "."))")
+        default: return "\(error)"
+        }
+    }
+}
+
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+    case missingDirectory(String)
+    case missingFile(String)
+    case badCard(String, String)
+    case unsupported(String, String)
+    case io(String, String)
+
+    public var description: String {
+        switch self {
+        case .missingDirectory(let p): return "\(p): model directory not found"
+        case .missingFile(let p): return "\(p): file not found"
+        case .badCard(let p, let why): return "\(p): invalid model card: \(why)"
+        case .unsupported(let p, let why): return "\(p): unsupported model: \(why)"
+        case .io(let p, let why): return "\(p): \(why)"
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import SNNRuntime
+
+/// Loading and saving model directories: `model.json` + `weights.safetensors`.
+public enum ModelStore {
+    public static func cardPath(_ dir: String) -> String { (dir as NSString).appendingPathComponent("model.json") }
+    public static func weightsPath(_ dir: String) -> String { (dir as NSString).appendingPathComponent("weights.safetensors") }
+
+    /// Loads any supported model; the model's card comes along.
+    public static func load(_ dir: String) throws -> (model: any StochasticClassifier, card: ModelCard) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw ModelError.missingDirectory(dir)
+        }
+        let card = try ModelCard.read(path: cardPath(dir))
+        switch card.architecture.kind {
+        case MatrixGaussianMLP.kind:
+            let mlp = try loadMLP(dir, card: card)
+            return (mlp, card)
+        default:
+            throw ModelError.unsupported(cardPath(dir), "architecture kind \"\(card.architecture.kind)\"")
+        }
+    }
+
+    public static func loadMLP(_ dir: String, card: ModelCard) throws -> MatrixGaussianMLP {
+        guard let sizes = card.architecture.sizes, sizes.count >= 2, sizes.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else {
+            throw ModelError.badCard(cardPath(dir), "architecture.sizes must list at least two positive layer widths")
+        }
+        guard sizes[0] == card.input.height * card.input.width * card.input.channels, sizes.last == card.classes else {
+            throw ModelError.badCard(cardPath(dir), "sizes \(sizes) do not match input \(card.input.height)×\(card.input.width)×\(card.input.channels) and \(card.classes) classes")
+        }
+        let file = try SafetensorsFile(path: weightsPath(dir))
+        let model = MatrixGaussianMLP(sizes: sizes, name: card.name)
+        for (i, l) in model.layers.enumerated() {
+            try copy(file, "layer\(i).M", [l.rows, l.outputs], into: l.M)
+            try copy(file, "layer\(i).log_sqrt_u", [l.rows], into: l.logSqrtU)
+            try copy(file, "layer\(i).log_sqrt_v", [l.outputs], into: l.logSqrtV)
+        }
+        for p in 0..<model.parameters.count where !model.parameters.data[p].isFinite {
+            throw ModelError.badCard(weightsPath(dir), "non-finite parameter value")
+        }
+        model.refreshScales()
+        return model
+    }
+
+    static func copy(_ file: SafetensorsFile, _ name: String, _ shape: [Int], into dst: UnsafeMutablePointer<Float>) throws {
+        let src = try file.floats(name, shape: shape)
+        dst.update(from: src.baseAddress!, count: src.count)
+    }
+
+    public static func saveMLP(_ model: MatrixGaussianMLP, card: ModelCard, to dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var tensors: [(name: String, shape: [Int], data: [Float])] = []
+        for (i, l) in model.layers.enumerated() {
+            tensors.append(("layer\(i).M", [l.rows, l.outputs], Array(UnsafeBufferPointer(start: l.M, count: l.weightCount))))
+            tensors.append(("layer\(i).log_sqrt_u", [l.rows], Array(UnsafeBufferPointer(start: l.logSqrtU, count: l.rows))))
+            tensors.append(("layer\(i).log_sqrt_v", [l.outputs], Array(UnsafeBufferPointer(start: l.logSqrtV, count: l.outputs))))
+        }
+        try SafetensorsWriter.write(path: weightsPath(dir), tensors: tensors, metadata: ["format": "snn-model/1", "kind": MatrixGaussianMLP.kind])
+        try card.write(path: cardPath(dir))
+    }
+}
+
+extension MatrixGaussianMLP: StochasticClassifier {
+    public static let kind = "matrix-gaussian-mlp"
+    public var smoothness: Float? { nil }
+    public func makeWorkspace(arena: Arena, rows: Int, cotangents: Int) throws -> any ClassifierWorkspace {
+        try MatrixGaussianMLPWorkspace(model: self, arena: arena, rows: rows, cotangents: cotangents)
+    }
+}

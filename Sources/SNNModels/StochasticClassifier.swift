@@ -1,0 +1,30 @@
+import SNNRuntime
+
+/// What the robustness code needs of a stochastic classifier: realizations addressed by
+/// `RandomAddress`, and for one realization the probabilities, a JVP and VJPs at an input.
+public protocol StochasticClassifier: AnyObject {
+    var name: String { get }
+    var inputSize: Int { get }
+    var classCount: Int { get }
+    /// Smoothness constant L of the averaged prediction if one is known (randomized smoothing:
+    /// 2/σ²), nil otherwise: the smooth condition is then reported as unknown.
+    var smoothness: Float? { get }
+    /// Memory one workspace needs for `rows` primal inputs and `cotangents` VJP rows.
+    func workspacePlan(rows: Int, cotangents: Int) -> MemoryPlan
+    func makeWorkspace(arena: Arena, rows: Int, cotangents: Int) throws -> any ClassifierWorkspace
+}
+
+/// Per-worker scratch for one realization at a time. All buffers come from the arena.
+public protocol ClassifierWorkspace: AnyObject {
+    /// Draws realization θ at `address` (replacing the previous one).
+    func sample(_ address: RandomAddress)
+    /// Pointer to input row `row` (inputSize floats, pixel space); fill it before `forward`.
+    func input(row: Int) -> UnsafeMutablePointer<Float>
+    /// Probabilities f(x_row, θ) for rows 0..<rows: a rows×classCount view.
+    func forward(rows: Int) -> Matrix
+    /// Directional derivative ∂f(x_0, θ)/∂x · t for all classes (after `forward`); classCount floats.
+    func jvp(tangent: UnsafePointer<Float>) -> UnsafePointer<Float>
+    /// Input gradients of ⟨cotangent_i, f(x_0, θ)⟩ for each cotangent row (after `forward`):
+    /// writes a cotangents.rows × inputSize matrix.
+    func vjp(cotangents: Matrix, into gradients: Matrix)
+}

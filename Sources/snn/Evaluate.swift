@@ -1,0 +1,2 @@
+import ArgumentParser
+struct Evaluate: ParsableCommand { func run() throws {} }

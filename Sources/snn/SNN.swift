@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+
+@main
+struct SNN: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snn",
+        abstract: "Measure how sampling changes the adversarial robustness of stochastic neural networks.",
+        subcommands: [Evaluate.self, Train.self, Info.self])
+}
+
+/// Exit statuses: 2 for usage errors (ArgumentParser's ValidationError), 1 for data errors.
+struct DataFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ error: Error) { description = "\(error)" }
+    init(message: String) { description = message }
+}
+
+func fail(_ error: Error) -> Never {
+    FileHandle.standardError.write(("snn: error: " + "\(error)" + "\n").data(using: .utf8)!)
+    exit(1)
+}
+
+func runOrExit(_ body: () throws -> Void) {
+    do { try body() } catch let e as ValidationError { SNN.exit(withError: e) } catch { fail(error) }
+}

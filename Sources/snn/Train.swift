@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import SNNData
+import SNNModels
+import SNNRuntime
+import SNNTraining
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a matrix-Gaussian MLP (VMG with the ELBO, or the infinite mixture) on FashionMNIST.")
+
+    @Option(help: "Training objective: elbo (BNN / VMG) or im (infinite mixture).") var objective: String
+    @Option(help: "Output model directory (weights.safetensors + model.json).") var output: String
+    @Option(help: "Model name for the card (default: the output directory's name).") var name: String?
+    @Option(help: "Directory holding the FashionMNIST IDX files (gzip'd or plain).") var dataDir = "/usr/share/datasets/fashion-mnist"
+    @Option var epochs = 50
+    @Option var batchSize = 100
+    @Option(help: "Weight samples per minibatch in the objective.") var samples = 5
+    @Option var learningRate: Float = 1e-3
+    @Option var seed: UInt64 = 1
+    @Option(help: "Std of the initial mean M (He-style, see SPEC 3.1).") var meanScale: Float = 1.0
+    @Option(help: "Initial log variance log(u_i v_j) of every weight.") var logVariance: Float = -9
+    @Option(help: "Randomized smoothing noise variance σ² for training (two noisy copies per image).") var smoothingVariance: Float?
+    @Option(help: "Variance samples per test image for the card (SPEC 5).") var varianceSamples = 1000
+    @Option(help: "Use only the first N training images (for quick checks).") var limit: Int?
+
+    func validate() throws {
+        guard Objective(rawValue: objective) != nil else { throw ValidationError("--objective must be elbo or im") }
+        guard epochs > 0, batchSize > 0, samples > 0 else { throw ValidationError("--epochs, --batch-size and --samples must be positive") }
+        if let v = smoothingVariance, !(v > 0) { throw ValidationError("--smoothing-variance must be positive") }
+    }
+
+    func run() throws {
+        runOrExit {
+            let dataset = try FashionMNIST(directory: dataDir)
+            let train = try dataset.load(split: "train", limit: limit)
+            let test = try dataset.load(split: "t10k", limit: nil)
+            var config = TrainingConfig(objective: Objective(rawValue: objective)!)
+            config.epochs = epochs; config.batchSize = batchSize; config.samples = samples
+            config.learningRate = learningRate; config.seed = seed; config.smoothingVariance = smoothingVariance
+            let model = MatrixGaussianMLP(sizes: [train.pixels, 128, 128, 10], name: name ?? (output as NSString).lastPathComponent)
+            model.initialise(seed: seed, mScale: meanScale, logStd: logVariance)
+            let trainer = try MLPTrainer(model: model, config: config)
+            let start = Date()
+            for epoch in 0..<epochs {
+                let r = train.images.withUnsafeBufferPointer { im in train.labels.withUnsafeBufferPointer { lb in
+                    trainer.trainEpoch(epoch, images: im.baseAddress!, labels: lb.baseAddress!, count: train.count) } }
+                log(String(format: "epoch %d/%d  data loss %.4f  KL %.0f  %.1f s", epoch + 1, epochs, r.dataLoss, r.kl, r.seconds))
+            }
+            let seconds = Date().timeIntervalSince(start)
+            log("evaluating on \(test.count) test images…")
+            let eval = try test.images.withUnsafeBufferPointer { im in try test.labels.withUnsafeBufferPointer { lb in
+                try SharedSampleEvaluation.run(model: model, images: im.baseAddress!, labels: lb.baseAddress!, count: test.count,
+                                               seed: seed, sampleCounts: [1, 5, 10, 100], varianceSamples: varianceSamples) } }
+            var card = ModelCard(name: model.name, architecture: .init(kind: MatrixGaussianMLP.kind, sizes: model.sizes),
+                                 input: .init(height: train.rows, width: train.cols, channels: 1), classes: 10)
+            card.initialisation = .init(seed: seed, meanScale: Double(meanScale), logVariance: Double(logVariance))
+            if let v = smoothingVariance { card.smoothing = .init(variance: Double(v), noiseSamples: 10, lipschitz: 2 / Double(v)) }
+            card.training = .init(
+                objective: objective, dataset: "FashionMNIST train (\(train.count) images, Debian dataset-fashion-mnist)",
+                epochs: epochs, batchSize: batchSize, samples: samples, optimizer: "adam(beta1=0.9, beta2=0.999, eps=1e-8)",
+                learningRate: Double(learningRate), seed: seed, seconds: (seconds * 10).rounded() / 10, threads: 1,
+                notes: "weights sampled explicitly per minibatch and sample (no local reparameterisation); KL to MN(0,I,I) divided by N"
+                    + (smoothingVariance.map { "; smoothing: each image replaced by two copies with N(0, \($0)) noise" } ?? ""))
+            card.evaluation = .init(
+                images: test.count, seed: seed,
+                testAccuracyPercent: Dictionary(uniqueKeysWithValues: eval.accuracyPercent.map { ("\($0.key)", ($0.value * 100).rounded() / 100) }),
+                meanPredictionVariance: eval.meanPredictionVariance, varianceSamples: varianceSamples,
+                extremePredictions: eval.extremePredictions)
+            try ModelStore.saveMLP(model, card: card, to: output)
+            log("wrote \(output): accuracy \(eval.accuracyPercent.sorted { $0.key < $1.key }.map { "S=\($0.key): \(String(format: "%.2f", $0.value))%" }.joined(separator: ", ")), mean prediction variance \(String(format: "%.5f", eval.meanPredictionVariance)), extreme \(eval.extremePredictions), training \(Int(seconds)) s")
+        }
+    }
+}
+
+func log(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
+
+/// The four IDX files of FashionMNIST in one directory, loaded whole (training only).
+struct FashionMNIST {
+    let directory: String
+    struct Split { let images: [UInt8]; let labels: [UInt8]; let count: Int; let rows: Int; let cols: Int; var pixels: Int { rows * cols } }
+
+    init(directory: String) throws { self.directory = directory }
+
+    func path(_ stem: String) -> String {
+        for ext in [".gz", ""] {
+            let p = (directory as NSString).appendingPathComponent(stem + ext)
+            if FileManager.default.fileExists(atPath: p) { return p }
+        }
+        return (directory as NSString).appendingPathComponent(stem + ".gz")
+    }
+
+    func load(split: String, limit: Int?) throws -> Split {
+        var stream = try IDXImageStream(path: path("\(split)-images-idx3-ubyte"))
+        let labels = try IDXLabels.read(path: path("\(split)-labels-idx1-ubyte"), expectedCount: stream.count)
+        let n = min(stream.count, limit ?? .max)
+        var images = [UInt8](repeating: 0, count: n * stream.pixelsPerImage)
+        try images.withUnsafeMutableBufferPointer { buf in
+            for i in 0..<n { _ = try stream.nextRaw(into: buf.baseAddress! + i * stream.pixelsPerImage) }
+        }
+        return Split(images: images, labels: Array(labels[0..<n]), count: n, rows: stream.rows, cols: stream.cols)
+    }
+}
