@@ -28,7 +28,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "SNNRuntime", dependencies: ["CJemalloc"], swiftSettings: fast + v5),
+        .target(name: "CVectorShims"),
+        .target(name: "SNNRuntime", dependencies: ["CJemalloc", "CVectorShims"], swiftSettings: fast + v5),
         .target(name: "SNNData", dependencies: ["CZlib"], swiftSettings: fast + v5),
         .target(name: "SNNModels", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
         .target(name: "SNNTraining", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + v5),

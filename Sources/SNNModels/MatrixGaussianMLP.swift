@@ -79,12 +79,8 @@ public final class MatrixGaussianMLP {
         while (g + 1) * 64 <= count {
             let z = NormalStream.group(address, tensor: index, group: g)
             let base = g * 256
-            @inline(__always) func put(_ off: Int, _ zk: SIMD16<Float>) {
-                let v = m.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
-                    .addingProduct(s.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self), zk)
-                out.storeBytes(of: v, toByteOffset: off, as: SIMD16<Float>.self)
-            }
-            put(base, z.0); put(base + 64, z.1); put(base + 128, z.2); put(base + 192, z.3)
+            Self.put(m, s, out, base, z.0); Self.put(m, s, out, base + 64, z.1)
+            Self.put(m, s, out, base + 128, z.2); Self.put(m, s, out, base + 192, z.3)
             g += 1
         }
         if g * 64 < count {
@@ -95,6 +91,14 @@ public final class MatrixGaussianMLP {
                 w[e] = l.M[e] + l.scale[e] * zk[lane]
             }
         }
+    }
+
+    /// out[off…] = m[off…] + s[off…] · z for 16 floats at byte offset `off`.
+    @inline(__always)
+    static func put(_ m: UnsafeRawPointer, _ s: UnsafeRawPointer, _ out: UnsafeMutableRawPointer, _ off: Int, _ z: SIMD16<Float>) {
+        let v = m.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self)
+            .addingProduct(s.loadUnaligned(fromByteOffset: off, as: SIMD16<Float>.self), z)
+        out.storeBytes(of: v, toByteOffset: off, as: SIMD16<Float>.self)
     }
 
     /// KL(q ‖ MN(0, I, I)) summed over layers (SPEC 3.1):

@@ -21,6 +21,7 @@ extension MatrixGaussianMLP {
 /// Forward, JVP and VJP of one realization of the matrix-Gaussian MLP for a few input rows.
 public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
     let model: MatrixGaussianMLP
+    let arena: Arena  // owns every buffer below
     let maxRows: Int, maxCotangents: Int
     var w: [UnsafeMutablePointer<Float>] = [], xin: [UnsafeMutablePointer<Float>] = [], pre: [UnsafeMutablePointer<Float>] = []
     var tin: [UnsafeMutablePointer<Float>] = [], tpre: [UnsafeMutablePointer<Float>] = []
@@ -30,7 +31,7 @@ public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
     var rowsDone = 0
 
     public init(model: MatrixGaussianMLP, arena: Arena, rows: Int, cotangents: Int) throws {
-        self.model = model; maxRows = rows; maxCotangents = cotangents
+        self.model = model; self.arena = arena; maxRows = rows; maxCotangents = cotangents
         let b = try model.workspacePlan(rows: rows, cotangents: cotangents).allocate(in: arena)
         for i in model.layers.indices {
             w.append(b["W\(i)"]!); xin.append(b["in\(i)"]!); pre.append(b["pre\(i)"]!)

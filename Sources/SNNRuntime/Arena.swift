@@ -9,6 +9,7 @@ public struct OutOfBudget: Error, CustomStringConvertible, Equatable {
     public let needed: Int
     public let budget: Int
     public let what: String
+    public init(needed: Int, budget: Int, what: String) { self.needed = needed; self.budget = budget; self.what = what }
     public var description: String {
         "out of memory budget: \(what) needs an arena of \(needed) bytes (\(ByteCount.format(needed))), "
             + "budget is \(budget) bytes (\(ByteCount.format(budget))); "

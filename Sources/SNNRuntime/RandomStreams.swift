@@ -1,4 +1,5 @@
 import Foundation
+import CVectorShims
 
 // Where every random number lives (SPEC 2). A number is addressed by
 //   key     = seed (low word, high word)
@@ -40,13 +41,13 @@ public struct RandomAddress: Sendable, Equatable {
 /// Uniform in (0, 1]: the top 24 bits, shifted by one ulp so that log never sees 0.
 @inlinable @inline(__always)
 func uniformOpenClosed(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
-    SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: (w &>> 8) &+ 1)) * (1.0 / 16_777_216.0)
+    VectorMath.unitFloat(w) + (1.0 / 16_777_216.0)
 }
 
 /// Uniform in [0, 1) from the top 24 bits (SPEC 2).
 @inlinable @inline(__always)
 public func uniformClosedOpen(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
-    SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: w &>> 8)) * (1.0 / 16_777_216.0)
+    VectorMath.unitFloat(w)
 }
 
 /// Layout of normals (and uniforms) within a tensor: elements come in groups of 64 drawn from 16
@@ -55,19 +56,36 @@ public func uniformClosedOpen(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
 /// words (0, 1) → (r₁cos θ₁, r₁sin θ₁) and (2, 3) → (r₂cos θ₂, r₂sin θ₂), r = √(−2 ln u), θ = 2πu′.
 public enum NormalStream {
     /// Normals for group `group` (64 values) of `tensor` under `address`.
+    /// Philox and Box–Muller run in CVectorShims (`snn_normals64`: 8 lanes at a time on AVX2,
+    /// 16 on AVX-512); `swiftGroup` is the same computation in Swift SIMD, kept as a reference.
     @inlinable @inline(__always)
     public static func group(
         _ address: RandomAddress, tensor: Int, group: Int
     ) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        let key = address.key
+        var z = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        withUnsafeMutableBytes(of: &z) {
+            snn_normals64(
+                RandomAddress.c0(tensor: tensor, block: group * 16), address.sample, address.image, address.c3,
+                key.0, key.1, $0.baseAddress)
+        }
+        return z
+    }
+
+    /// `group` in Swift SIMD (Philox via `philox4x32x16`, polynomials of VectorMath).
+    @inlinable
+    public static func swiftGroup(
+        _ address: RandomAddress, tensor: Int, group: Int
+    ) -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
         let base = RandomAddress.c0(tensor: tensor, block: group * 16)
         let lanes = SIMD16<UInt32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let (w0, w1, w2, w3) = philox4x32x16(
+        let (w0, w1, w2, w3) = philox4x32x16Swift(
             c0: SIMD16(repeating: base) &+ lanes, c1: address.sample, c2: address.image,
             c3: address.c3, key: address.key)
-        let r1 = (-2 * VectorMath.log(uniformOpenClosed(w0))).squareRoot()
-        let r2 = (-2 * VectorMath.log(uniformOpenClosed(w2))).squareRoot()
-        let (s1, c1) = VectorMath.sinCos2Pi(uniformClosedOpen(w1))
-        let (s2, c2) = VectorMath.sinCos2Pi(uniformClosedOpen(w3))
+        let r1 = snn_sqrt16(-2 * VectorMath.log(uniformOpenClosed(w0)))
+        let r2 = snn_sqrt16(-2 * VectorMath.log(uniformOpenClosed(w2)))
+        let (s1, c1) = VectorMath.sinCos2Pi(bits: w1)
+        let (s2, c2) = VectorMath.sinCos2Pi(bits: w3)
         return (r1 * c1, r1 * s1, r2 * c2, r2 * s2)
     }
 
@@ -77,16 +95,10 @@ public enum NormalStream {
         _ out: UnsafeMutablePointer<Float>, count: Int, address: RandomAddress, tensor: Int
     ) {
         precondition(count <= RandomAddress.maxBlocksPerTensor * 4)
-        var g = 0
-        while (g + 1) * 64 <= count {
-            let (a, b, c, d) = group(address, tensor: tensor, group: g)
-            let p = UnsafeMutableRawPointer(out + g * 64)
-            p.storeBytes(of: a, as: SIMD16<Float>.self)
-            (p + 64).storeBytes(of: b, as: SIMD16<Float>.self)
-            (p + 128).storeBytes(of: c, as: SIMD16<Float>.self)
-            (p + 192).storeBytes(of: d, as: SIMD16<Float>.self)
-            g += 1
-        }
+        let g = count / 64
+        let key = address.key
+        snn_normals_fill(out, 0, g, RandomAddress.c0(tensor: tensor, block: 0), address.sample, address.image,
+                         address.c3, key.0, key.1)
         let rest = count - g * 64
         if rest > 0 {
             let (a, b, c, d) = group(address, tensor: tensor, group: g)

@@ -7,6 +7,7 @@ import SNNRuntime
 /// (shared-sample) evaluation of model cards.
 final class BatchedMLP {
     let model: MatrixGaussianMLP
+    let arena: Arena  // owns every buffer below
     let batch: Int
     let weights: [UnsafeMutablePointer<Float>]   // per layer, r×c
     let inputs: [UnsafeMutablePointer<Float>]    // per layer, B×r   (x̃)
@@ -15,7 +16,7 @@ final class BatchedMLP {
     let scratch: UnsafeMutablePointer<Float>
 
     init(model: MatrixGaussianMLP, batch: Int, arena: Arena, sharedInput: UnsafeMutablePointer<Float>?) throws {
-        self.model = model; self.batch = batch
+        self.model = model; self.arena = arena; self.batch = batch
         var w: [UnsafeMutablePointer<Float>] = [], x: [UnsafeMutablePointer<Float>] = [], h: [UnsafeMutablePointer<Float>] = []
         for (i, l) in model.layers.enumerated() {
             w.append(try arena.floats(l.weightCount, for: "W\(i)"))

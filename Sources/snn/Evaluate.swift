@@ -1,2 +1,144 @@
 import ArgumentParser
-struct Evaluate: ParsableCommand { func run() throws {} }
+import Foundation
+import SNNData
+import SNNModels
+import SNNRobustness
+import SNNRuntime
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Attack every image of a stream and report the robustness conditions, one JSON line per image.",
+        discussion: "Images come on stdin as IDX (idx3-ubyte, gzip'd or plain); labels from --labels. See README for the fields.")
+
+    @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
+    @Option(help: "IDX label file for the images on stdin (gzip'd or plain).") var labels: String
+    @Option(help: "FGM attack length η (L2, pixel units). 0 evaluates clean accuracy only.") var eta: Float = 1.5
+    @Option(help: "S_A: samples in the attack set.") var attackSamples = 10
+    @Option(help: "S_I: samples in the inference set (and in the fresh set).") var inferenceSamples = 100
+    @Option(help: "Seed of every random number (Philox key).") var seed: UInt64 = 0
+    @Option(help: "Evaluate only the first N images.") var limit: Int?
+    @Option(help: "Worker threads (results do not depend on it).") var threads = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
+    @Option(help: "Write the summary JSON to this file.") var summary: String?
+    @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
+    @Flag(help: "One set of realizations for all images instead of one per image (SPEC 2).") var shareSamples = false
+    @Flag(help: "Print the memory plan and exit.") var dryRun = false
+
+    func validate() throws {
+        guard eta >= 0, eta.isFinite else { throw ValidationError("--eta must be a finite number ≥ 0") }
+        guard attackSamples >= 1, inferenceSamples >= 1 else { throw ValidationError("--attack-samples and --inference-samples must be at least 1") }
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
+        if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
+            throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
+        }
+    }
+
+    func run() throws {
+        runOrExit { try evaluate() }
+    }
+
+    func evaluate() throws {
+        let (m, card) = try ModelStore.load(model)
+        let perWorker = ImageEvaluator.plan(model: m).bytes
+        let batch = threads * 8
+        let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
+        let needed = perWorker * threads + staging
+        if dryRun {
+            print(describe(m, card: card, threads: threads))
+            print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
+            return
+        }
+        let budget = memoryBudget.flatMap(ByteCount.parse) ?? needed
+        guard budget >= needed else {
+            throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
+        }
+        var config = EvaluationConfig(eta: eta, attackSamples: attackSamples, inferenceSamples: inferenceSamples, seed: seed)
+        config.fresh = !noFresh
+        config.shareSamples = shareSamples
+
+        var stream = try IDXImageStream(path: nil)
+        guard stream.pixelsPerImage == m.inputSize else {
+            throw DataFailure(message: "\(stream.name): images are \(stream.rows)×\(stream.cols) (\(stream.pixelsPerImage) pixels) but model \(card.name) expects \(m.inputSize) inputs")
+        }
+        let labelValues = try IDXLabels.read(path: labels, expectedCount: stream.count)
+        let total = min(stream.count, limit ?? .max)
+
+        let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
+        let evaluators = try arenas.map { try ImageEvaluator(model: m, config: config, arena: $0) }
+        let stagingArena = Arena(capacity: staging)
+        let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
+        let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch)
+        results.initialize(repeating: ImageResult(), count: batch)
+        defer { results.deallocate() }
+        let pool = WorkerPool(count: threads)
+        var sum = Summary(config: config, modelName: card.name, lipschitz: m.smoothness)
+        var writer = JSONLineWriter()
+        defer { writer.deallocate() }
+        let progress = isatty(2) != 0
+        let d = m.inputSize, k = m.classCount
+
+        var next = 0
+        var pendingError: Error? = nil
+        while next < total && pendingError == nil {
+            // read a batch (a read error ends the run after the images already read are written)
+            var count = 0
+            while count < batch && next + count < total {
+                do {
+                    guard try stream.nextRaw(into: raw + count * d) else { break }
+                } catch { pendingError = error; break }
+                let label = Int(labelValues[next + count])
+                if label >= k {
+                    pendingError = DataFailure(message: "\(labels): record \(next + count) has label \(label), but the model has \(k) classes")
+                    break
+                }
+                count += 1
+            }
+            let first = next, n = count
+            pool.run { w in
+                var slot = w
+                while slot < n {
+                    let e = evaluators[w]
+                    let src = raw + slot * d
+                    for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
+                    results[slot] = e.evaluate(index: first + slot, label: Int(labelValues[first + slot]))
+                    slot += self.threads
+                }
+            }
+            for slot in 0..<n {
+                sum.add(results[slot])
+                results[slot].write(to: &writer)
+                writeAll(1, writer.bytes, writer.count)
+            }
+            next += n
+            if n == 0 { break }
+            if progress { FileHandle.standardError.write("\r\(next)/\(total) images".data(using: .utf8)!) }
+        }
+        withExtendedLifetime(stagingArena) {}  // `raw` points into it
+        if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        if let summary { try writeJSONAtomically(sum.json, to: summary) }
+        FileHandle.standardError.write(sum.text.data(using: .utf8)!)
+        if let pendingError { throw pendingError }
+    }
+}
+
+/// write(2) until every byte is out (stdout may be a pipe).
+func writeAll(_ fd: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) {
+    var done = 0
+    while done < n {
+        let r = write(fd, p + done, n - done)
+        if r < 0 { if errno == EINTR { continue }; fail(DataFailure(message: "cannot write output: \(String(cString: strerror(errno)))")) }
+        done += r
+    }
+}
+
+/// Writes JSON to `path` via a temporary file and rename, so a reader never sees half a file.
+func writeJSONAtomically(_ object: Any, to path: String) throws {
+    var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+    data.append(0x0A)
+    let tmp = path + ".tmp"
+    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
+        throw DataFailure(message: "\(path): cannot write summary (\(error.localizedDescription))")
+    }
+    guard rename(tmp, path) == 0 else { throw DataFailure(message: "\(path): cannot write summary (\(String(cString: strerror(errno))))") }
+}

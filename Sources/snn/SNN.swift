@@ -7,6 +7,21 @@ struct SNN: ParsableCommand {
         commandName: "snn",
         abstract: "Measure how sampling changes the adversarial robustness of stochastic neural networks.",
         subcommands: [Evaluate.self, Train.self, Info.self])
+
+    /// ArgumentParser's usage errors exit with 64 (EX_USAGE); this tool's contract is 2 for usage
+    /// and 1 for data errors (README, error catalogue).
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write((fullMessage(for: error) + "\n").data(using: .utf8)!)
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Exit statuses: 2 for usage errors (ArgumentParser's ValidationError), 1 for data errors.

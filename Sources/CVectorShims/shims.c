@@ -1,0 +1,1 @@
+// The header in include/ is the whole target.

@@ -1,0 +1,26 @@
+import SNNRuntime
+
+/// One configuration of `snn evaluate`: the attack and the two sample sets (SPEC 4, 5).
+public struct EvaluationConfig: Sendable, Equatable {
+    /// Attack length η (L2 for FGM). η = 0 evaluates clean accuracy only.
+    public var eta: Float
+    /// S_A: samples in the attack set A.
+    public var attackSamples: Int
+    /// S_I: samples in the inference set I (and in the fresh set).
+    public var inferenceSamples: Int
+    public var seed: UInt64
+    /// Also predict x_adv with an independent set (role `fresh`).
+    public var fresh = true
+    /// One set of realizations for all images (SPEC 2 sharing mode) instead of one per image.
+    public var shareSamples = false
+
+    public init(eta: Float, attackSamples: Int, inferenceSamples: Int, seed: UInt64) {
+        self.eta = eta; self.attackSamples = attackSamples; self.inferenceSamples = inferenceSamples; self.seed = seed
+    }
+
+    /// The counter address of sample `s` of `role` for image `image`.
+    @inlinable public func address(_ role: RandomRole, image: Int, sample: Int, step: Int = 0) -> RandomAddress {
+        RandomAddress(seed: seed, role: role, image: shareSamples ? RandomAddress.sharedImage : UInt32(truncatingIfNeeded: image),
+                      sample: UInt32(sample), step: UInt32(step))
+    }
+}

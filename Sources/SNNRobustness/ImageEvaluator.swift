@@ -1,0 +1,168 @@
+import SNNModels
+import SNNRuntime
+
+/// Runs the whole per-image procedure of SPEC 4–5 for one configuration with FGM (L2) on the
+/// cross-entropy of the averaged prediction. One evaluator per worker; all buffers come from its
+/// arena at start-up, so evaluating an image allocates nothing.
+///
+///   attack set A (S_A samples): f^A(x) and g = Σ_s ∇f_y(x, θ_s)  →  δ = η·(−g)/‖g‖, clipped
+///   inference set I (S_I samples), per sample: f(x), f(x_adv), ∂f(x)·δ (JVP), ∂f(x) (k VJPs)
+///   fresh set (S_I samples): f(x_adv)
+/// For the MLP the full k×d Jacobian per sample is cheaper than regenerating the realization for
+/// a second pass (drawing the weights dominates), so every class's ∇m_c comes from one pass.
+public final class ImageEvaluator {
+    public let model: any StochasticClassifier
+    public let config: EvaluationConfig
+    let ws: any ClassifierWorkspace
+    /// The arena every buffer below points into: held so it lives as long as the evaluator.
+    let arena: Arena
+    let d: Int, k: Int
+    let x, xadv, delta, g, gradRow, jac, jacSample, cot, pA, pI, pIadv, pF, dI, margins, dirs, norms: UnsafeMutablePointer<Float>
+
+    /// Arena bytes one evaluator needs (workspace + its own buffers).
+    public static func plan(model: any StochasticClassifier) -> MemoryPlan {
+        let d = model.inputSize, k = model.classCount
+        var plan = model.workspacePlan(rows: 2, cotangents: k)
+        plan.add(MemoryPlan.evaluatorBuffers(d: d, k: k))
+        return plan
+    }
+
+    public init(model: any StochasticClassifier, config: EvaluationConfig, arena: Arena) throws {
+        self.model = model; self.config = config; self.arena = arena
+        d = model.inputSize; k = model.classCount
+        ws = try model.makeWorkspace(arena: arena, rows: 2, cotangents: k)
+        let b = try MemoryPlan.evaluatorBuffers(d: d, k: k).allocate(in: arena)
+        x = b["x"]!; xadv = b["x_adv"]!; delta = b["delta"]!; g = b["attack_grad"]!; gradRow = b["grad_row"]!
+        jac = b["jacobian"]!; jacSample = b["jacobian_sample"]!; cot = b["cotangents"]!
+        pA = b["p_attack"]!; pI = b["p_inference"]!; pIadv = b["p_inference_adv"]!; pF = b["p_fresh"]!; dI = b["jvp_sum"]!
+        margins = b["margins"]!; dirs = b["directional"]!; norms = b["grad_norms"]!
+        for c in 0..<k { cot[c * k + c] = 1 }
+    }
+
+    /// The input buffer to fill with the image (pixel space [0, 1]) before `evaluate`.
+    public var input: UnsafeMutablePointer<Float> { x }
+
+    public func evaluate(index: Int, label y: Int) -> ImageResult {
+        var r = ImageResult()
+        r.index = index; r.label = y; r.eta = config.eta
+        r.attackSamples = config.attackSamples; r.inferenceSamples = config.inferenceSamples
+        let attack = config.eta > 0
+        if attack { runAttack(index: index, label: y, into: &r) }
+        runInference(index: index, label: y, attack: attack, into: &r)
+        if attack && config.fresh { r.freshAdversarialPrediction = runFresh(index: index) }
+        return r
+    }
+
+    /// FGM (SPEC 4): ∇ −log f^A_y = −(1/f^A_y)(1/S_A) Σ_s ∇f_y(x, θ_s); the step is scale-free,
+    /// so δ ∝ −Σ_s ∇f_y. A zero gradient (saturated softmax) gives δ = 0.
+    func runAttack(index: Int, label y: Int, into r: inout ImageResult) {
+        zero(g, d); zero(pA, k)
+        let cotY = Matrix(cot + y * k, rows: 1, cols: k)
+        let gradOut = Matrix(gradRow, rows: 1, cols: d)
+        for s in 0..<config.attackSamples {
+            ws.sample(config.address(.attack, image: index, sample: s))
+            ws.input(row: 0).update(from: x, count: d)
+            let p = ws.forward(rows: 1)
+            Vec.axpy(1, p.row(0), pA, k)
+            ws.vjp(cotangents: cotY, into: gradOut)
+            Vec.axpy(1, gradRow, g, d)
+        }
+        r.attackPrediction = argmax(pA)
+        let norm = Vec.norm(g, d)
+        let scale: Float = norm > 0 ? -config.eta / norm : 0
+        var l2: Float = 0, linf: Float = 0
+        for i in 0..<d {
+            let v = min(max(x[i] + scale * g[i], 0), 1)
+            xadv[i] = v
+            let dv = v - x[i]
+            delta[i] = dv
+            l2 += dv * dv; linf = max(linf, abs(dv))
+        }
+        r.deltaNorm = l2.squareRoot(); r.deltaLinf = linf
+    }
+
+    func runInference(index: Int, label y: Int, attack: Bool, into r: inout ImageResult) {
+        zero(pI, k); zero(pIadv, k); zero(dI, k)
+        if attack { zero(jac, k * d) }
+        let rows = attack ? 2 : 1
+        let identity = Matrix(cot, rows: k, cols: k)
+        let jacOut = Matrix(jacSample, rows: k, cols: d)
+        for s in 0..<config.inferenceSamples {
+            ws.sample(config.address(.inference, image: index, sample: s))
+            ws.input(row: 0).update(from: x, count: d)
+            if attack { ws.input(row: 1).update(from: xadv, count: d) }
+            let p = ws.forward(rows: rows)
+            Vec.axpy(1, p.row(0), pI, k)
+            if attack {
+                Vec.axpy(1, p.row(1), pIadv, k)
+                Vec.axpy(1, ws.jvp(tangent: delta), dI, k)
+                ws.vjp(cotangents: identity, into: jacOut)
+                Vec.axpy(1, jacSample, jac, k * d)
+            }
+        }
+        let inv = 1 / Float(config.inferenceSamples)
+        Vec.scale(pI, inv, k)
+        r.cleanPrediction = argmax(pI)
+        r.cleanProbability = pI[y]
+        guard attack else { return }
+        Vec.scale(pIadv, inv, k); Vec.scale(dI, inv, k); Vec.scale(jac, inv, k * d)
+        r.adversarialPrediction = argmax(pIadv)
+        // m_c, d_c = ⟨∇m_c, δ⟩ (from the JVP), ‖∇m_c‖ with ∇m_c = J_y − J_c
+        let jy = jac + y * d
+        for c in 0..<k {
+            margins[c] = pI[y] - pI[c]
+            dirs[c] = dI[y] - dI[c]
+            if c == y { norms[c] = 0; continue }
+            let jc = jac + c * d
+            var ss: Float = 0
+            for i in 0..<d { let t = jy[i] - jc[i]; ss += t * t }
+            norms[c] = ss.squareRoot()
+        }
+        let correct = r.attackPrediction == y && r.cleanPrediction == y
+        let cond = Conditions.evaluate(label: y, classes: k, margins: margins, directional: dirs, gradNorms: norms,
+                                       deltaNorm: r.deltaNorm, lipschitz: model.smoothness, classifiedCorrectly: correct)
+        r.conditions = cond
+        let j = cond.minClass, j2 = cond.runnerUpClass
+        r.gradNorm = norms[j]
+        r.cosAlpha = Conditions.cosAlpha(directional: dirs[j], gradNorm: norms[j], deltaNorm: r.deltaNorm)
+        r.runnerUpGradNorm = norms[j2]
+        r.runnerUpCosAlpha = Conditions.cosAlpha(directional: dirs[j2], gradNorm: norms[j2], deltaNorm: r.deltaNorm)
+        r.minMargin = margins[j2]
+    }
+
+    func runFresh(index: Int) -> Int {
+        zero(pF, k)
+        for s in 0..<config.inferenceSamples {
+            ws.sample(config.address(.fresh, image: index, sample: s))
+            ws.input(row: 0).update(from: xadv, count: d)
+            Vec.axpy(1, ws.forward(rows: 1).row(0), pF, k)
+        }
+        return argmax(pF)
+    }
+
+    /// Directional derivative check hook for tests: the averaged Jacobian of the last image.
+    public var lastJacobian: UnsafePointer<Float> { UnsafePointer(jac) }
+    public var lastDelta: UnsafePointer<Float> { UnsafePointer(delta) }
+    public var lastDirectional: UnsafePointer<Float> { UnsafePointer(dI) }
+
+    @inline(__always) func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) { p.update(repeating: 0, count: n) }
+    /// argmax with ties to the lowest index (SPEC 1).
+    @inline(__always) func argmax(_ p: UnsafePointer<Float>) -> Int {
+        var best = 0
+        for c in 1..<k where p[c] > p[best] { best = c }
+        return best
+    }
+}
+
+extension MemoryPlan {
+    static func evaluatorBuffers(d: Int, k: Int) -> MemoryPlan {
+        var plan = MemoryPlan()
+        for (name, n) in [("x", d), ("x_adv", d), ("delta", d), ("attack_grad", d), ("grad_row", d), ("jacobian", k * d),
+                          ("jacobian_sample", k * d), ("cotangents", k * k), ("p_attack", k), ("p_inference", k),
+                          ("p_inference_adv", k), ("p_fresh", k), ("jvp_sum", k), ("margins", k), ("directional", k),
+                          ("grad_norms", k)] {
+            plan.add(name, floats: n)
+        }
+        return plan
+    }
+}

@@ -1,0 +1,26 @@
+/// Everything `snn evaluate` reports for one (image, configuration). Plain values only, so
+/// filling and writing one allocates nothing. NaN stands for "not computed" and is written as null.
+public struct ImageResult {
+    public var index = 0
+    public var label = 0
+    public var eta: Float = 0
+    public var attackSamples = 0
+    public var inferenceSamples = 0
+    public var cleanPrediction = 0
+    public var cleanProbability: Float = .nan         // f^I_y(x)
+    public var attackPrediction = -1                  // argmax f^A(x); −1 if no attack
+    public var adversarialPrediction = -1             // argmax f^I(x_adv), same set I
+    public var freshAdversarialPrediction = -1        // argmax with a fresh set; −1 if not run
+    public var deltaNorm: Float = .nan                // ‖x_adv − x‖₂ after clipping
+    public var deltaLinf: Float = .nan
+    public var conditions: ConditionResult? = nil
+    public var cosAlpha: Float = .nan                 // of class j = conditions.minClass
+    public var gradNorm: Float = .nan                 // ‖∇m_j‖
+    public var runnerUpCosAlpha: Float = .nan         // of j' = conditions.runnerUpClass
+    public var runnerUpGradNorm: Float = .nan
+    public var minMargin: Float = .nan                // m_{j'}
+
+    public init() {}
+    public var cleanCorrect: Bool { cleanPrediction == label }
+    public var attacked: Bool { attackPrediction >= 0 }
+}

@@ -1,0 +1,97 @@
+/// Writes one JSON object into a fixed byte buffer without allocating. Conventions (README):
+/// +∞ is the string "inf" (−∞ "-inf"), a value not computed or undefined (NaN, no L known) is null.
+public struct JSONLineWriter {
+    public let capacity: Int
+    public let bytes: UnsafeMutablePointer<UInt8>
+    public private(set) var count = 0
+    var first = true
+
+    public init(capacity: Int = 4096) {
+        self.capacity = capacity
+        bytes = .allocate(capacity: capacity)
+    }
+    public func deallocate() { bytes.deallocate() }
+
+    public mutating func begin() { count = 0; first = true; put(UInt8(ascii: "{")) }
+    public mutating func end() { put(UInt8(ascii: "}")); put(UInt8(ascii: "\n")) }
+
+    @inline(__always) mutating func put(_ b: UInt8) {
+        precondition(count < capacity, "JSON line exceeds its buffer")
+        bytes[count] = b; count += 1
+    }
+    mutating func put(_ s: StaticString) {
+        s.withUTF8Buffer { for b in $0 { put(b) } }
+    }
+    mutating func key(_ k: StaticString) {
+        if !first { put(UInt8(ascii: ",")) }
+        first = false
+        put(UInt8(ascii: "\"")); put(k); put(UInt8(ascii: "\"")); put(UInt8(ascii: ":"))
+    }
+
+    public mutating func field(_ k: StaticString, _ v: Int) {
+        key(k)
+        if v < 0 { put(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(truncatingIfNeeded: m % 10) + 48; m /= 10; n += 1 } while m > 0
+            while n > 0 { n -= 1; put(d[n]) }
+        }
+    }
+    public mutating func field(_ k: StaticString, _ v: Bool) { key(k); put(v ? "true" : "false") }
+    public mutating func field(_ k: StaticString, _ v: Bool?) {
+        key(k)
+        if let v { put(v ? "true" : "false") } else { put("null") }
+    }
+    public mutating func null(_ k: StaticString) { key(k); put("null") }
+    /// Shortest round-trip decimal (Swift's float printing; at most 15 bytes, so no heap string).
+    public mutating func field(_ k: StaticString, _ v: Float?) {
+        key(k)
+        guard let v, !v.isNaN else { put("null"); return }
+        if v == .infinity { put("\"inf\""); return }
+        if v == -.infinity { put("\"-inf\""); return }
+        var s = v.description
+        s.withUTF8 { for b in $0 { put(b) } }
+    }
+    /// Optional-class index: −1 is written as null.
+    public mutating func classField(_ k: StaticString, _ v: Int) {
+        if v < 0 { null(k) } else { field(k, v) }
+    }
+}
+
+extension ImageResult {
+    /// The documented JSON line (field names are a contract: see README).
+    public func write(to w: inout JSONLineWriter) {
+        w.begin()
+        w.field("index", index)
+        w.field("label", label)
+        w.field("eta", eta)
+        w.field("attack_samples", attackSamples)
+        w.field("inference_samples", inferenceSamples)
+        w.field("clean_prediction", cleanPrediction)
+        w.field("clean_correct", cleanCorrect)
+        w.field("clean_probability", cleanProbability)
+        w.classField("attack_prediction", attackPrediction)
+        w.classField("adversarial_prediction", adversarialPrediction)
+        w.field("adversarial_correct", attacked ? adversarialPrediction == label : nil as Bool?)
+        w.classField("fresh_adversarial_prediction", freshAdversarialPrediction)
+        w.field("fresh_adversarial_correct", freshAdversarialPrediction >= 0 ? freshAdversarialPrediction == label : nil as Bool?)
+        w.field("delta_norm", deltaNorm)
+        w.field("delta_linf", deltaLinf)
+        w.field("min_r_linear", conditions?.minRLinear)
+        w.field("min_r_smooth", conditions?.minRSmooth)
+        w.field("linear_condition", conditions?.linear)
+        w.field("smooth_condition", conditions?.smooth ?? nil)
+        w.classField("min_class", conditions?.minClass ?? -1)
+        w.field("cos_alpha", cosAlpha)
+        w.field("grad_norm", gradNorm)
+        w.classField("runner_up_class", conditions?.runnerUpClass ?? -1)
+        w.field("runner_up_margin", minMargin)
+        w.field("runner_up_cos_alpha", runnerUpCosAlpha)
+        w.field("runner_up_grad_norm", runnerUpGradNorm)
+        w.end()
+    }
+}

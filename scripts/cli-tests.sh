@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Command-line behaviour of `snn`: outputs, exit statuses (2 usage, 1 data) and the one-line
+# errors of the README's error catalogue. Needs $SNN (path of the binary) or builds it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SNN=${SNN:-$(bash scripts/build.sh)}
+data=/usr/share/datasets/fashion-mnist
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+ok()  { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; }
+# expect NAME STATUS PATTERN -- command…  (stderr must match PATTERN, exit status must be STATUS)
+expect() {
+  local name=$1 status=$2 pattern=$3; shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [[ $rc -eq $status ]] && { [[ -z $pattern ]] || grep -qE -- "$pattern" "$tmp/err"; }; then ok "$name"
+  else bad "$name (exit $rc, stderr: $(head -c 300 "$tmp/err"))"; fi
+}
+valid_jsonl() { python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$1"; }
+
+zcat "$data/t10k-images-idx3-ubyte.gz" > "$tmp/images.idx"
+labels="$data/t10k-labels-idx1-ubyte.gz"
+small=(--attack-samples 2 --inference-samples 3)
+
+# a normal run: one valid JSON line per image, in input order, summary file written
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --summary "$tmp/s.json" < "$tmp/images.idx" > "$tmp/a.jsonl" 2>/dev/null
+if [[ $(wc -l < "$tmp/a.jsonl") -eq 6 ]] && valid_jsonl "$tmp/a.jsonl" \
+   && python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert [l["index"] for l in L]==list(range(6)); s=json.load(open(sys.argv[2])); assert s["images"]==6' "$tmp/a.jsonl" "$tmp/s.json"
+then ok "evaluate writes 6 ordered JSON lines and a summary"; else bad "evaluate output"; fi
+
+# gzip'd stdin is accepted and gives the same lines; results do not depend on --threads
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --threads 1 < "$data/t10k-images-idx3-ubyte.gz" > "$tmp/b.jsonl" 2>/dev/null
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --threads 2 < "$tmp/images.idx" > "$tmp/c.jsonl" 2>/dev/null
+if cmp -s "$tmp/a.jsonl" "$tmp/b.jsonl" && cmp -s "$tmp/b.jsonl" "$tmp/c.jsonl"; then ok "gzip stdin, 1 and 2 threads: identical lines"; else bad "thread/gzip determinism"; fi
+
+# eta 0: clean accuracy only
+"$SNN" evaluate --labels "$labels" --limit 3 --eta 0 --inference-samples 5 < "$tmp/images.idx" > "$tmp/d.jsonl" 2>/dev/null
+if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all(l["adversarial_correct"] is None and l["delta_norm"] is None for l in L)' "$tmp/d.jsonl"
+then ok "--eta 0 evaluates clean accuracy only"; else bad "--eta 0"; fi
+
+# dry run and info print the memory plan
+expect "info prints the plan" 0 "" -- "$SNN" info --model models/im-fmnist
+grep -q "memory plan" "$tmp/out" && ok "info names the memory plan" || bad "info output"
+expect "dry run" 0 "" -- "$SNN" evaluate --labels "$labels" --dry-run
+grep -q "total arena" "$tmp/out" && ok "dry run prints the total arena" || bad "dry run output"
+
+# usage errors: exit 2
+expect "negative eta" 2 "eta" -- "$SNN" evaluate --labels "$labels" --eta=-1
+expect "bad budget syntax" 2 "memory-budget" -- "$SNN" evaluate --labels "$labels" --memory-budget lots
+expect "unknown flag" 2 "Unknown option" -- "$SNN" evaluate --labels "$labels" --frobnicate
+expect "zero samples" 2 "at least 1" -- "$SNN" evaluate --labels "$labels" --attack-samples 0
+
+# data errors: exit 1, one line naming the file / record
+printf 'not an idx file at all' > "$tmp/garbage"
+expect "bad magic" 1 "bad magic" -- sh -c "'$SNN' evaluate --labels '$labels' < '$tmp/garbage'"
+head -c $((16 + 784 * 5 + 100)) "$tmp/images.idx" > "$tmp/trunc.idx"
+expect "truncated stream names the record" 1 "record 5" -- sh -c "'$SNN' evaluate --labels '$labels' ${small[*]} < '$tmp/trunc.idx' > '$tmp/t.jsonl'"
+if [[ $(wc -l < "$tmp/t.jsonl") -eq 5 ]] && valid_jsonl "$tmp/t.jsonl"; then ok "lines before the truncation stay valid"; else bad "lines before truncation"; fi
+python3 - "$tmp" <<'PY'
+import struct, sys, gzip
+t = sys.argv[1]
+open(t + "/labels7.idx", "wb").write(struct.pack(">II", 0x801, 7) + bytes(7))
+open(t + "/big.idx", "wb").write(struct.pack(">IIII", 0x803, 2, 32, 32) + bytes(2 * 1024))
+open(t + "/labels2bad.idx", "wb").write(struct.pack(">II", 0x801, 2) + bytes([3, 12]))
+open(t + "/two.idx", "wb").write(open(t + "/images.idx", "rb").read()[16:16 + 2 * 784] and struct.pack(">IIII", 0x803, 2, 28, 28) + open(t + "/images.idx", "rb").read()[16:16 + 2 * 784])
+PY
+expect "label count mismatch" 1 "labels7.idx: header declares 7 records but 10000" -- sh -c "'$SNN' evaluate --labels '$tmp/labels7.idx' < '$tmp/images.idx'"
+expect "image size mismatch" 1 "32×32" -- sh -c "'$SNN' evaluate --labels '$tmp/labels2bad.idx' < '$tmp/big.idx'"
+expect "label out of range" 1 "record 1 has label 12" -- sh -c "'$SNN' evaluate --labels '$tmp/labels2bad.idx' ${small[*]} < '$tmp/two.idx'"
+expect "missing model directory" 1 "model directory not found" -- sh -c "'$SNN' evaluate --model '$tmp/nope' --labels '$labels' < '$tmp/images.idx'"
+mkdir -p "$tmp/m1" && echo '{"format": "snn-model/1", "name": ' > "$tmp/m1/model.json"
+expect "corrupt model.json" 1 "invalid model card" -- sh -c "'$SNN' evaluate --model '$tmp/m1' --labels '$labels' < '$tmp/images.idx'"
+mkdir -p "$tmp/m2" && cp models/im-fmnist/model.json "$tmp/m2/" && head -c 1000 models/im-fmnist/weights.safetensors > "$tmp/m2/weights.safetensors"
+expect "truncated weights" 1 "weights.safetensors" -- sh -c "'$SNN' evaluate --model '$tmp/m2' --labels '$labels' < '$tmp/images.idx'"
+expect "budget too small names the size" 1 "needs an arena of [0-9]+ bytes.*--memory-budget [0-9]+MiB" -- sh -c "'$SNN' evaluate --labels '$labels' --memory-budget 100KiB < '$tmp/images.idx'"
+expect "missing label file" 1 "cannot open" -- sh -c "'$SNN' evaluate --labels '$tmp/none.idx' < '$tmp/images.idx'"
+
+echo "cli: $pass passed, $fail failed"
+[[ $fail -eq 0 ]]

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what snn needs on a fresh Debian machine of this kind: jemalloc (allocation counter,
+# linked into every binary), zlib headers (gzip'd IDX) and the FashionMNIST data set. Nothing is
+# fetched from anywhere but Debian's registry.
+set -euo pipefail
+need=()
+for pkg in libjemalloc-dev zlib1g-dev dataset-fashion-mnist; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if ((${#need[@]})); then
+  SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+  echo "setup: installing ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
