@@ -156,9 +156,12 @@ public enum GEMM {
             addRow(c, c0, alpha); addRow(c + ldc, c1, alpha); addRow(c + 2 * ldc, c2, alpha)
             addRow(c + 3 * ldc, c3, alpha); addRow(c + 4 * ldc, c4, alpha); addRow(c + 5 * ldc, c5, alpha)
         } else {
-            let acc = [c0, c1, c2, c3, c4, c5]  // edge tiles only
-            for r in 0..<rows {
-                for col in 0..<cols { c[r * ldc + col] += alpha * acc[r][col] }
+            // edge tiles: spill the accumulators to the stack (no heap array per tile)
+            withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: mr) { acc in
+                acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3; acc[4] = c4; acc[5] = c5
+                for r in 0..<rows {
+                    for col in 0..<cols { c[r * ldc + col] += alpha * acc[r][col] }
+                }
             }
         }
     }

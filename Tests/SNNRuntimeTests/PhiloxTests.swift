@@ -92,4 +92,18 @@ final class PhiloxTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(lo, 0); XCTAssertLessThan(hi, 1)
         XCTAssertEqual(sum / Double(4096 * 64), 0.5, accuracy: 0.002)
     }
+
+    /// The C vector path (CVectorShims) and the Swift SIMD reference path agree.
+    func testVectorPathsAgree() {
+        let address = RandomAddress(seed: 0xdead_beef, role: .fresh, image: 77, sample: 12, step: 3)
+        var worst: Float = 0
+        for g in 0..<512 {
+            let a = NormalStream.group(address, tensor: 2, group: g)
+            let b = NormalStream.swiftGroup(address, tensor: 2, group: g)
+            for (x, y) in [(a.0, b.0), (a.1, b.1), (a.2, b.2), (a.3, b.3)] {
+                worst = max(worst, ((x - y) / SIMD16(repeating: 1).replacing(with: abs(y), where: abs(y) .> 1)).max(), ((y - x)).max())
+            }
+        }
+        XCTAssertLessThan(worst, 1e-6)
+    }
 }

@@ -1,0 +1,32 @@
+// Per-image evaluation throughput of the 784-128-128-10 matrix-Gaussian MLP (random parameters):
+// one ImageEvaluator, FGM attack with S_A attack samples, S_I inference (+ S_I fresh) samples.
+// `throughput` is images/s; the malloc metrics must stay 0 (everything lives in the arena).
+import Benchmark
+import SNNModels
+import SNNRobustness
+import SNNRuntime
+
+let benchmarks: @Sendable () -> Void = {
+    let model = MatrixGaussianMLP(sizes: [784, 128, 128, 10])
+    model.initialise(seed: 1, mScale: 1, logStd: -4)
+    for (sa, si) in [(1, 100), (10, 100), (100, 100)] {
+        let arena = Arena(capacity: ImageEvaluator.plan(model: model).bytes)
+        let evaluator = try! ImageEvaluator(
+            model: model, config: EvaluationConfig(eta: 1.5, attackSamples: sa, inferenceSamples: si, seed: 0),
+            arena: arena)
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 784)
+        NormalStream.fill(u, count: 784, address: RandomAddress(seed: 5, role: .noise, image: 0, sample: 0), tensor: 0)
+        for i in 0..<784 { evaluator.input[i] = min(1, max(0, 0.5 + 0.25 * u[i])) }
+        var index = 0
+        Benchmark("evaluate S_A=\(sa) S_I=\(si)", configuration: .init(
+            metrics: [.wallClock, .throughput, .mallocCountTotal, .mallocBytesCount],
+            warmupIterations: 2, scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 1000)
+        ) { benchmark in
+            for _ in benchmark.scaledIterations {
+                blackHole(evaluator.evaluate(index: index, label: index % 10))
+                index += 1
+            }
+            _ = arena  // keep the arena alive with the evaluator
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env python3
+"""Table 2 of the paper beside the bundled models' cards (models/*/model.json).
+
+Usage: python3 scripts/model_table.py [../shared/paper/reference.json]
+"""
+import json, os, sys, glob
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ref_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "paper", "reference.json")
+paper = {}
+if os.path.exists(ref_path):
+    ref = json.load(open(ref_path))["table2_test_accuracy_percent_by_inference_samples"]
+    paper = {"elbo": ref.get("BNN (VMG, FashionMNIST)"), "im": ref.get("IM (FashionMNIST)")}
+samples = ["1", "5", "10", "100"]
+print("| model | objective | " + " | ".join(f"S_I={s}" for s in samples) + " | paper S_I=1/5/10/100 | mean pred. variance | extreme | training |")
+print("|---|---|" + "---|" * len(samples) + "---|---|---|---|")
+for card_path in sorted(glob.glob(os.path.join(root, "models", "*", "model.json"))):
+    c = json.load(open(card_path))
+    ev, tr = c.get("evaluation") or {}, c.get("training") or {}
+    acc = ev.get("test_accuracy_percent", {})
+    obj = tr.get("objective", "?")
+    ref = paper.get(obj)
+    ref_s = "/".join("–" if v is None else f"{v:.2f}" for v in ref) if ref else "–"
+    var = ev.get("mean_prediction_variance")
+    print(f"| {c['name']} | {obj} | " + " | ".join(f"{acc[s]:.2f}" if s in acc else "–" for s in samples)
+          + f" | {ref_s} | {var:.5f} | {ev.get('extreme_predictions', '–')} | {tr.get('epochs', '?')} epochs, {tr.get('seconds', 0):.0f} s |")
