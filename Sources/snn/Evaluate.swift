@@ -78,6 +78,7 @@ struct Evaluate: ParsableCommand {
         let progress = isatty(2) != 0
         let d = m.inputSize, k = m.classCount
 
+        let started = DispatchTime.now().uptimeNanoseconds
         var next = 0
         var pendingError: Error? = nil
         while next < total && pendingError == nil {
@@ -117,7 +118,10 @@ struct Evaluate: ParsableCommand {
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
         if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
         if let summary { try writeJSONAtomically(sum.json, to: summary) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         FileHandle.standardError.write(sum.text.data(using: .utf8)!)
+        FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",
+                                              next, seconds, Double(next) / max(seconds, 1e-9), threads).data(using: .utf8)!)
         if let pendingError { throw pendingError }
     }
 }
