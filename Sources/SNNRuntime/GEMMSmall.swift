@@ -55,28 +55,51 @@ extension GEMM {
         }
     }
 
-    /// C[m×n] += α·A[m×k]·Bᵀ with B stored n×k: dot products of rows, SIMD16 along k.
+    /// C[m×n] += α·A[m×k]·Bᵀ with B stored n×k: dot products of rows, SIMD16 along k, four rows
+    /// of A per pass so each chunk of B is loaded once for four FMAs.
     public static func fewRowsTransB(
         m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let k16 = k / 16 * 16
         let araw = UnsafeRawPointer(a), braw = UnsafeRawPointer(b)
+        @inline(__always) func chunk(_ row: Int, _ p: Int) -> SIMD16<Float> {
+            araw.loadUnaligned(fromByteOffset: (row * lda + p) * 4, as: SIMD16<Float>.self)
+        }
         for j in 0..<n {
             let bRow = j * ldb
-            for i in 0..<m {
-                let aRow = i * lda
+            var i = 0
+            while i + 4 <= m {
+                var s0 = SIMD16<Float>(), s1 = SIMD16<Float>(), s2 = SIMD16<Float>(), s3 = SIMD16<Float>()
+                var p = 0
+                while p < k16 {
+                    let bv = braw.loadUnaligned(fromByteOffset: (bRow + p) * 4, as: SIMD16<Float>.self)
+                    s0.addProduct(chunk(i, p), bv); s1.addProduct(chunk(i + 1, p), bv)
+                    s2.addProduct(chunk(i + 2, p), bv); s3.addProduct(chunk(i + 3, p), bv)
+                    p += 16
+                }
+                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                while p < k {
+                    let bv = b[bRow + p]
+                    t0 += a[i * lda + p] * bv; t1 += a[(i + 1) * lda + p] * bv
+                    t2 += a[(i + 2) * lda + p] * bv; t3 += a[(i + 3) * lda + p] * bv
+                    p += 1
+                }
+                c[i * ldc + j] += alpha * t0; c[(i + 1) * ldc + j] += alpha * t1
+                c[(i + 2) * ldc + j] += alpha * t2; c[(i + 3) * ldc + j] += alpha * t3
+                i += 4
+            }
+            while i < m {
                 var acc = SIMD16<Float>()
                 var p = 0
                 while p < k16 {
-                    acc.addProduct(
-                        araw.loadUnaligned(fromByteOffset: (aRow + p) * 4, as: SIMD16<Float>.self),
-                        braw.loadUnaligned(fromByteOffset: (bRow + p) * 4, as: SIMD16<Float>.self))
+                    acc.addProduct(chunk(i, p), braw.loadUnaligned(fromByteOffset: (bRow + p) * 4, as: SIMD16<Float>.self))
                     p += 16
                 }
-                var s = acc.sum()
-                while p < k { s += a[aRow + p] * b[bRow + p]; p += 1 }
-                c[i * ldc + j] += alpha * s
+                var t = acc.sum()
+                while p < k { t += a[i * lda + p] * b[bRow + p]; p += 1 }
+                c[i * ldc + j] += alpha * t
+                i += 1
             }
         }
     }
