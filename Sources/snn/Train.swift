@@ -48,10 +48,6 @@ struct Train: ParsableCommand {
                 log(String(format: "epoch %d/%d  data loss %.4f  KL %.0f  %.1f s", epoch + 1, epochs, r.dataLoss, r.kl, r.seconds))
             }
             let seconds = Date().timeIntervalSince(start)
-            log("evaluating on \(test.count) test images…")
-            let eval = try test.images.withUnsafeBufferPointer { im in try test.labels.withUnsafeBufferPointer { lb in
-                try SharedSampleEvaluation.run(model: model, images: im.baseAddress!, labels: lb.baseAddress!, count: test.count,
-                                               seed: seed, sampleCounts: [1, 5, 10, 100], varianceSamples: varianceSamples) } }
             var card = ModelCard(name: model.name, architecture: .init(kind: MatrixGaussianMLP.kind, sizes: model.sizes),
                                  input: .init(height: train.rows, width: train.cols, channels: 1), classes: 10)
             card.initialisation = .init(seed: seed, meanScale: Double(meanScale), logVariance: Double(logVariance))
@@ -59,16 +55,48 @@ struct Train: ParsableCommand {
             card.training = .init(
                 objective: objective, dataset: "FashionMNIST train (\(train.count) images, Debian dataset-fashion-mnist)",
                 epochs: epochs, batchSize: batchSize, samples: samples, optimizer: "adam(beta1=0.9, beta2=0.999, eps=1e-8)",
-                learningRate: Double(learningRate), seed: seed, seconds: (seconds * 10).rounded() / 10, threads: 1,
+                learningRate: Double("\(learningRate)") ?? Double(learningRate), seed: seed, seconds: (seconds * 10).rounded() / 10, threads: 1,
                 notes: "weights sampled explicitly per minibatch and sample (no local reparameterisation); KL to MN(0,I,I) divided by N"
                     + (smoothingVariance.map { "; smoothing: each image replaced by two copies with N(0, \($0)) noise" } ?? ""))
-            card.evaluation = .init(
-                images: test.count, seed: seed,
-                testAccuracyPercent: Dictionary(uniqueKeysWithValues: eval.accuracyPercent.map { ("\($0.key)", ($0.value * 100).rounded() / 100) }),
-                meanPredictionVariance: eval.meanPredictionVariance, varianceSamples: varianceSamples,
-                extremePredictions: eval.extremePredictions)
+            card.evaluation = try measureCard(model, test: test, seed: seed, varianceSamples: varianceSamples)
             try ModelStore.saveMLP(model, card: card, to: output)
-            log("wrote \(output): accuracy \(eval.accuracyPercent.sorted { $0.key < $1.key }.map { "S=\($0.key): \(String(format: "%.2f", $0.value))%" }.joined(separator: ", ")), mean prediction variance \(String(format: "%.5f", eval.meanPredictionVariance)), extreme \(eval.extremePredictions), training \(Int(seconds)) s")
+            log("wrote \(output) (training \(Int(seconds)) s)")
+        }
+    }
+}
+
+/// Test accuracy for S_I ∈ {1, 5, 10, 100}, mean prediction variance and extreme predictions of
+/// SPEC 5, as written into model cards.
+func measureCard(_ model: MatrixGaussianMLP, test: FashionMNIST.Split, seed: UInt64, varianceSamples: Int) throws -> ModelCard.Evaluation {
+    log("evaluating on \(test.count) test images…")
+    let eval = try test.images.withUnsafeBufferPointer { im in try test.labels.withUnsafeBufferPointer { lb in
+        try SharedSampleEvaluation.run(model: model, images: im.baseAddress!, labels: lb.baseAddress!, count: test.count,
+                                       seed: seed, sampleCounts: [1, 5, 10, 100], varianceSamples: varianceSamples) } }
+    log("accuracy " + eval.accuracyPercent.sorted { $0.key < $1.key }.map { "S=\($0.key): \(String(format: "%.2f", $0.value))%" }.joined(separator: ", ")
+        + String(format: ", mean prediction variance %.5f, extreme %d", eval.meanPredictionVariance, eval.extremePredictions))
+    return .init(images: test.count, seed: seed,
+                 testAccuracyPercent: Dictionary(uniqueKeysWithValues: eval.accuracyPercent.map { ("\($0.key)", ($0.value * 100).rounded() / 100) }),
+                 meanPredictionVariance: eval.meanPredictionVariance, varianceSamples: varianceSamples,
+                 extremePredictions: eval.extremePredictions)
+}
+
+/// `snn card`: measures a trained MLP's test statistics again and rewrites its model card.
+struct Card: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure a model's test accuracy and prediction variance again and update its model.json.")
+    @Option(help: "Model directory.") var model: String
+    @Option(help: "Directory holding the FashionMNIST IDX files.") var dataDir = "/usr/share/datasets/fashion-mnist"
+    @Option(help: "Seed of the evaluation samples.") var seed: UInt64 = 1
+    @Option(help: "Variance samples per test image (SPEC 5).") var varianceSamples = 1000
+
+    func run() throws {
+        runOrExit {
+            let (m, card) = try ModelStore.load(model)
+            guard let mlp = m as? MatrixGaussianMLP else { throw DataFailure(message: "\(model): snn card supports matrix-Gaussian MLPs only") }
+            let test = try FashionMNIST(directory: dataDir).load(split: "t10k", limit: nil)
+            var updated = card
+            updated.evaluation = try measureCard(mlp, test: test, seed: seed, varianceSamples: varianceSamples)
+            try updated.write(path: ModelStore.cardPath(model))
+            log("updated \(ModelStore.cardPath(model))")
         }
     }
 }
