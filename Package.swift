@@ -43,7 +43,10 @@ let package = Package(
             swiftSettings: fast + v5),
         .testTarget(name: "SNNRuntimeTests", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
         .testTarget(name: "SNNDataTests", dependencies: ["SNNData"], swiftSettings: fast + v5),
-        .testTarget(name: "SNNModelsTests", dependencies: ["SNNModels", "SNNTraining"], swiftSettings: fast + v5),
+        .testTarget(
+            name: "SNNModelsTests", dependencies: ["SNNModels", "SNNTraining"],
+            exclude: ["Fixtures"],  // read through #filePath (PyTorch fixtures, scripts/pytorch)
+            swiftSettings: fast + v5),
         .testTarget(
             name: "SNNRobustnessTests",
             dependencies: ["SNNRobustness", "SNNModels", "SNNData", "SNNRuntime"],

@@ -17,6 +17,8 @@ public enum ModelStore {
         case MatrixGaussianMLP.kind:
             let mlp = try loadMLP(dir, card: card)
             return (mlp, card)
+        case WideResNet.kind:
+            return (try WideResNet.load(dir, card: card), card)
         default:
             throw ModelError.unsupported(cardPath(dir), "architecture kind \"\(card.architecture.kind)\"")
         }
