@@ -13,15 +13,20 @@ public enum ModelStore {
             throw ModelError.missingDirectory(dir)
         }
         let card = try ModelCard.read(path: cardPath(dir))
+        let base: any StochasticClassifier
         switch card.architecture.kind {
         case MatrixGaussianMLP.kind:
-            let mlp = try loadMLP(dir, card: card)
-            return (mlp, card)
+            base = try loadMLP(dir, card: card)
         case WideResNet.kind:
-            return (try WideResNet.load(dir, card: card), card)
+            base = try WideResNet.load(dir, card: card)
         default:
             throw ModelError.unsupported(cardPath(dir), "architecture kind \"\(card.architecture.kind)\"")
         }
+        guard let smoothing = card.smoothing else { return (base, card) }
+        guard smoothing.variance > 0, smoothing.variance.isFinite, (1..<64).contains(smoothing.noiseSamples) else {
+            throw ModelError.badCard(cardPath(dir), "smoothing needs variance > 0 and 1 ≤ noise_samples < 64")
+        }
+        return (SmoothedClassifier(base: base, variance: Float(smoothing.variance), noiseSamples: smoothing.noiseSamples, name: card.name), card)
     }
 
     public static func loadMLP(_ dir: String, card: ModelCard) throws -> MatrixGaussianMLP {

@@ -18,11 +18,14 @@ public enum SharedSampleEvaluation {
     /// mean over images of (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² with V = `varianceSamples`, and the
     /// number of images whose first variance sample has max_c f_c == 1 exactly.
     public static func run(model: MatrixGaussianMLP, images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, count: Int,
-                           seed: UInt64, sampleCounts: [Int], varianceSamples: Int, chunk: Int = 100) throws -> Result {
+                           seed: UInt64, sampleCounts: [Int], varianceSamples: Int, chunk: Int = 100,
+                           smoothing: (variance: Float, noiseSamples: Int)? = nil) throws -> Result {
         let k = model.classCount
         let arena = Arena(capacity: 64 << 20)
         let net = try BatchedMLP(model: model, batch: chunk, arena: arena, sharedInput: nil)
         var sums = [Double](repeating: 0, count: chunk * k)
+        let probs = try arena.floats(chunk * k, for: "probabilities")
+        let noiseBuffer = try arena.floats(model.inputSize, for: "noise")
         var fy = [Double](repeating: 0, count: chunk), fy2 = [Double](repeating: 0, count: chunk)
         var correct = [Int: Int]()
         var result = Result()
@@ -33,14 +36,36 @@ public enum SharedSampleEvaluation {
         while first < count {
             let rows = min(chunk, count - first)
             let group = UInt32(first / chunk)
-            indices.withUnsafeBufferPointer { ib in
-                BatchedMLP.prepareInput(model: model, images: images, indices: UnsafeBufferPointer(rebasing: ib[first..<(first + rows)]), dst: net.inputs[0])
+            // probabilities of one realization for the chunk: f(x, θ), or with smoothing
+            // (1/n) Σ_j f(x + σ ε_j, θ) with noise per image, draw and sample (role `noise`)
+            func realize(_ role: RandomRole, _ s: Int) {
+                let address = RandomAddress(seed: seed, role: role, image: group, sample: UInt32(s))
+                net.sample(address)
+                let draws = smoothing?.noiseSamples ?? 1
+                for i in 0..<(rows * k) { probs[i] = 0 }
+                for j in 0..<draws {
+                    indices.withUnsafeBufferPointer { ib in
+                        let chunkIndices = UnsafeBufferPointer(rebasing: ib[first..<(first + rows)])
+                        if let smoothing {
+                            let sigma = smoothing.variance.squareRoot()
+                            BatchedMLP.prepareInput(model: model, images: images, indices: chunkIndices, dst: net.inputs[0]) { r, out in
+                                let noiseAddress = RandomAddress(seed: seed, role: .noise, image: group, sample: UInt32(s), step: UInt32(r))
+                                NormalStream.fill(noiseBuffer, count: model.inputSize, address: noiseAddress,
+                                                  tensor: SmoothedClassifier.noiseTensor(role: role, draw: j))
+                                for e in 0..<model.inputSize { out[e] += sigma * noiseBuffer[e] }
+                            }
+                        } else {
+                            BatchedMLP.prepareInput(model: model, images: images, indices: chunkIndices, dst: net.inputs[0])
+                        }
+                    }
+                    net.forward(rows: rows)
+                    for i in 0..<(rows * k) { probs[i] += Foundation.exp(net.logp[i]) / Float(draws) }
+                }
             }
             for i in 0..<(rows * k) { sums[i] = 0 }
             for s in 0..<maxS {
-                net.sample(RandomAddress(seed: seed, role: .inference, image: group, sample: UInt32(s)))
-                net.forward(rows: rows)
-                for r in 0..<rows { for c in 0..<k { sums[r * k + c] += Double(Foundation.exp(net.logp[r * k + c])) } }
+                realize(.inference, s)
+                for i in 0..<(rows * k) { sums[i] += Double(probs[i]) }
                 if sampleCounts.contains(s + 1) {
                     for r in 0..<rows {
                         var best = 0
@@ -51,16 +76,15 @@ public enum SharedSampleEvaluation {
             }
             for r in 0..<rows { fy[r] = 0; fy2[r] = 0 }
             for v in 0..<varianceSamples {
-                net.sample(RandomAddress(seed: seed, role: .variance, image: group, sample: UInt32(v)))
-                net.forward(rows: rows)
+                realize(.variance, v)
                 for r in 0..<rows {
-                    let logp = net.logp + r * k
-                    let p = Double(Foundation.exp(logp[Int(labels[first + r])]))
+                    let pr = probs + r * k
+                    let p = Double(pr[Int(labels[first + r])])
                     fy[r] += p; fy2[r] += p * p
                     if v == 0 {
                         // saturated: the largest probability is exactly 1 in float32
                         var m: Float = 0
-                        for c in 0..<k { m = max(m, Foundation.exp(logp[c])) }
+                        for c in 0..<k { m = max(m, pr[c]) }
                         if m == 1 { result.extremePredictions += 1 }
                     }
                 }

@@ -58,7 +58,7 @@ struct Train: ParsableCommand {
                 learningRate: Double("\(learningRate)") ?? Double(learningRate), seed: seed, seconds: (seconds * 10).rounded() / 10, threads: 1,
                 notes: "weights sampled explicitly per minibatch and sample (no local reparameterisation); KL to MN(0,I,I) divided by N"
                     + (smoothingVariance.map { "; smoothing: each image replaced by two copies with N(0, \($0)) noise" } ?? ""))
-            card.evaluation = try measureCard(model, test: test, seed: seed, varianceSamples: varianceSamples)
+            card.evaluation = try measureCard(model, test: test, seed: seed, varianceSamples: varianceSamples, smoothing: card.smoothing)
             try ModelStore.saveMLP(model, card: card, to: output)
             log("wrote \(output) (training \(Int(seconds)) s)")
         }
@@ -67,11 +67,13 @@ struct Train: ParsableCommand {
 
 /// Test accuracy for S_I ∈ {1, 5, 10, 100}, mean prediction variance and extreme predictions of
 /// SPEC 5, as written into model cards.
-func measureCard(_ model: MatrixGaussianMLP, test: FashionMNIST.Split, seed: UInt64, varianceSamples: Int) throws -> ModelCard.Evaluation {
+func measureCard(_ model: MatrixGaussianMLP, test: FashionMNIST.Split, seed: UInt64, varianceSamples: Int,
+                 smoothing: ModelCard.Smoothing? = nil) throws -> ModelCard.Evaluation {
     log("evaluating on \(test.count) test images…")
     let eval = try test.images.withUnsafeBufferPointer { im in try test.labels.withUnsafeBufferPointer { lb in
         try SharedSampleEvaluation.run(model: model, images: im.baseAddress!, labels: lb.baseAddress!, count: test.count,
-                                       seed: seed, sampleCounts: [1, 5, 10, 100], varianceSamples: varianceSamples) } }
+                                       seed: seed, sampleCounts: [1, 5, 10, 100], varianceSamples: varianceSamples,
+                                       smoothing: smoothing.map { (Float($0.variance), $0.noiseSamples) }) } }
     log("accuracy " + eval.accuracyPercent.sorted { $0.key < $1.key }.map { "S=\($0.key): \(String(format: "%.2f", $0.value))%" }.joined(separator: ", ")
         + String(format: ", mean prediction variance %.5f, extreme %d", eval.meanPredictionVariance, eval.extremePredictions))
     return .init(images: test.count, seed: seed,
@@ -91,10 +93,12 @@ struct Card: ParsableCommand {
     func run() throws {
         runOrExit {
             let (m, card) = try ModelStore.load(model)
-            guard let mlp = m as? MatrixGaussianMLP else { throw DataFailure(message: "\(model): snn card supports matrix-Gaussian MLPs only") }
+            guard let mlp = (m as? MatrixGaussianMLP) ?? ((m as? SmoothedClassifier)?.base as? MatrixGaussianMLP) else {
+                throw DataFailure(message: "\(model): snn card supports matrix-Gaussian MLPs (smoothed or not) only")
+            }
             let test = try FashionMNIST(directory: dataDir).load(split: "t10k", limit: nil)
             var updated = card
-            updated.evaluation = try measureCard(mlp, test: test, seed: seed, varianceSamples: varianceSamples)
+            updated.evaluation = try measureCard(mlp, test: test, seed: seed, varianceSamples: varianceSamples, smoothing: card.smoothing)
             try updated.write(path: ModelStore.cardPath(model))
             log("updated \(ModelStore.cardPath(model))")
         }
