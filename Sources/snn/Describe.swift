@@ -9,7 +9,16 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int) -> S
     lines.append("model        \(card.name) (\(card.architecture.kind))")
     if let sizes = card.architecture.sizes { lines.append("layers       " + sizes.map(String.init).joined(separator: " → ")) }
     lines.append("input        \(card.input.height)×\(card.input.width)×\(card.input.channels) in [0, 1], \(card.classes) classes")
-    if let mlp = m as? MatrixGaussianMLP {
+    var core = m
+    if let smoothed = m as? SmoothedClassifier {
+        lines.append("smoothing    σ² = \(smoothed.variance), \(smoothed.noiseSamples) noise draws per model sample (SPEC 3.4)")
+        core = smoothed.base
+    }
+    if let wrn = core as? WideResNet {
+        lines.append("parameters   \(wrn.parameterCount)")
+        lines.append("multiply-adds per pass  \(wrn.multiplyAdds) (forward, one image)")
+    }
+    if let mlp = core as? MatrixGaussianMLP {
         let params = mlp.parameters.count
         let weights = mlp.layers.reduce(0) { $0 + $1.weightCount }
         lines.append("parameters   \(params) (weights per realization: \(weights), normals drawn per sample: \(weights))")
