@@ -38,6 +38,13 @@ if cmp -s "$tmp/a.jsonl" "$tmp/b.jsonl" && cmp -s "$tmp/b.jsonl" "$tmp/c.jsonl";
 if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all(l["adversarial_correct"] is None and l["delta_norm"] is None for l in L)' "$tmp/d.jsonl"
 then ok "--eta 0 evaluates clean accuracy only"; else bad "--eta 0"; fi
 
+# a smoothed model reports the smooth condition (L = 2/σ² = 20)
+if [[ -d models/im-fmnist-smooth ]]; then
+  "$SNN" evaluate --model models/im-fmnist-smooth --labels "$labels" --limit 3 "${small[@]}" < "$tmp/images.idx" > "$tmp/sm.jsonl" 2>/dev/null
+  if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all(l["min_r_smooth"] is not None and l["smooth_condition"] is not None for l in L)' "$tmp/sm.jsonl"
+  then ok "smoothed model reports min_r_smooth and the smooth condition"; else bad "smoothed model output"; fi
+fi
+
 # dry run and info print the memory plan
 expect "info prints the plan" 0 "" -- "$SNN" info --model models/im-fmnist
 grep -q "memory plan" "$tmp/out" && ok "info names the memory plan" || bad "info output"

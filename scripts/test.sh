@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 snn=$(bash scripts/build.sh)
 swift test -c release -Xswiftc -enable-testing
+SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh

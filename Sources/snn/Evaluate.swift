@@ -8,10 +8,11 @@ import SNNRuntime
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Attack every image of a stream and report the robustness conditions, one JSON line per image.",
-        discussion: "Images come on stdin as IDX (idx3-ubyte, gzip'd or plain); labels from --labels. See README for the fields.")
+        discussion: "Images come on stdin as IDX (idx3-ubyte; labels from --labels) or CIFAR-10 binary records (labels in the records), gzip'd or plain. See README for the fields.")
 
     @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
-    @Option(help: "IDX label file for the images on stdin (gzip'd or plain).") var labels: String
+    @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10.") var labels: String?
+    @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
     @Option(help: "FGM attack length η (L2, pixel units). 0 evaluates clean accuracy only.") var eta: Float = 1.5
     @Option(help: "S_A: samples in the attack set.") var attackSamples = 10
     @Option(help: "S_I: samples in the inference set (and in the fresh set).") var inferenceSamples = 100
@@ -29,6 +30,8 @@ struct Evaluate: ParsableCommand {
         guard attackSamples >= 1, inferenceSamples >= 1 else { throw ValidationError("--attack-samples and --inference-samples must be at least 1") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
+        if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
+        if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -57,12 +60,24 @@ struct Evaluate: ParsableCommand {
         config.fresh = !noFresh
         config.shareSamples = shareSamples
 
-        var stream = try IDXImageStream(path: nil)
+        // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
+        // CIFAR-10 labels from the records.
+        let bytes = try openByteStream(path: nil)
+        let input = bytes as? BufferedReader ?? BufferedReader(bytes)
+        let detected = try format.imageFormat ?? ImageFormat.detect(head: input.peek(ImageFormat.sniffLength))
+        if detected == .idx && labels == nil { usageFailure(Self.labelsRequired + " (stdin holds IDX images)") }
+        if detected == .cifar10, labels != nil { usageFailure(Self.labelsRefused + " (stdin holds CIFAR-10 records)") }
+        var stream = try openImageStream(source: input, format: detected)
         guard stream.pixelsPerImage == m.inputSize else {
-            throw DataFailure(message: "\(stream.name): images are \(stream.rows)×\(stream.cols) (\(stream.pixelsPerImage) pixels) but model \(card.name) expects \(m.inputSize) inputs")
+            let unit = stream.channels == 1 ? "pixels" : "values"
+            throw DataFailure(message: "\(stream.name): images are \(stream.shapeDescription) (\(stream.pixelsPerImage) \(unit)) but model \(card.name) expects \(m.inputSize) inputs")
         }
-        let labelValues = try IDXLabels.read(path: labels, expectedCount: stream.count)
-        let total = min(stream.count, limit ?? .max)
+        let labelValues = try labels.map { try IDXLabels.read(path: $0, expectedCount: stream.declaredCount) } ?? []
+        let labelSource = labels ?? stream.name
+        let total = min(stream.declaredCount ?? .max, limit ?? .max)
+        let batchLabels = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        batchLabels.initialize(repeating: 0, count: batch)
+        defer { batchLabels.deallocate() }
 
         let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
         let evaluators = try arenas.map { try ImageEvaluator(model: m, config: config, arena: $0) }
@@ -85,14 +100,17 @@ struct Evaluate: ParsableCommand {
             // read a batch (a read error ends the run after the images already read are written)
             var count = 0
             while count < batch && next + count < total {
+                let label: Int
                 do {
-                    guard try stream.nextRaw(into: raw + count * d) else { break }
+                    let read = try stream.nextRawImage(into: raw + count * d)
+                    guard read.available else { break }
+                    label = read.label ?? Int(labelValues[next + count])
                 } catch { pendingError = error; break }
-                let label = Int(labelValues[next + count])
                 if label >= k {
-                    pendingError = DataFailure(message: "\(labels): record \(next + count) has label \(label), but the model has \(k) classes")
+                    pendingError = DataFailure(message: "\(labelSource): record \(next + count) has label \(label), but the model has \(k) classes")
                     break
                 }
+                batchLabels[count] = label
                 count += 1
             }
             let first = next, n = count
@@ -102,7 +120,7 @@ struct Evaluate: ParsableCommand {
                     let e = evaluators[w]
                     let src = raw + slot * d
                     for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
-                    results[slot] = e.evaluate(index: first + slot, label: Int(labelValues[first + slot]))
+                    results[slot] = e.evaluate(index: first + slot, label: batchLabels[slot])
                     slot += self.threads
                 }
             }
@@ -113,7 +131,7 @@ struct Evaluate: ParsableCommand {
             }
             next += n
             if n == 0 { break }
-            if progress { FileHandle.standardError.write("\r\(next)/\(total) images".data(using: .utf8)!) }
+            if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
         }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
         if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
@@ -123,6 +141,25 @@ struct Evaluate: ParsableCommand {
         FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",
                                               next, seconds, Double(next) / max(seconds, 1e-9), threads).data(using: .utf8)!)
         if let pendingError { throw pendingError }
+    }
+}
+
+/// `--format`: an image format, or `auto` (sniff stdin, `ImageFormat.detect(head:)`).
+enum InputFormat: String, CaseIterable, ExpressibleByArgument {
+    case idx, cifar10, auto
+    var imageFormat: ImageFormat? { ImageFormat(rawValue: rawValue) }
+}
+
+extension Evaluate {
+    static let labelsRequired = "--labels is required for IDX images"
+    static let labelsRefused = "--labels is not accepted for CIFAR-10: labels come from the records"
+
+    /// A usage error found after parsing (e.g. once `--format auto` has sniffed stdin): the same
+    /// one-line message and exit status 2 as a `validate()` failure.
+    func usageFailure(_ message: String) -> Never {
+        let text = "Error: \(message)\nUsage: snn evaluate <options>\n  See 'snn evaluate --help' for more information.\n"
+        FileHandle.standardError.write(text.data(using: .utf8)!)
+        Foundation.exit(2)
     }
 }
 

@@ -37,5 +37,8 @@ func fail(_ error: Error) -> Never {
 }
 
 func runOrExit(_ body: () throws -> Void) {
-    do { try body() } catch let e as ValidationError { SNN.exit(withError: e) } catch { fail(error) }
+    do { try body() } catch let e as ValidationError {
+        FileHandle.standardError.write(("Error: " + e.message + "\n").data(using: .utf8)!)
+        exit(2)
+    } catch { fail(error) }
 }

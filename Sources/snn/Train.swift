@@ -51,7 +51,10 @@ struct Train: ParsableCommand {
             var card = ModelCard(name: model.name, architecture: .init(kind: MatrixGaussianMLP.kind, sizes: model.sizes),
                                  input: .init(height: train.rows, width: train.cols, channels: 1), classes: 10)
             card.initialisation = .init(seed: seed, meanScale: Double(meanScale), logVariance: Double(logVariance))
-            if let v = smoothingVariance { card.smoothing = .init(variance: Double(v), noiseSamples: 10, lipschitz: 2 / Double(v)) }
+            if let v = smoothingVariance {
+                let variance = Double("\(v)") ?? Double(v)  // the decimal the user typed, not its float32 neighbour
+                card.smoothing = .init(variance: variance, noiseSamples: 10, lipschitz: 2 / variance)
+            }
             card.training = .init(
                 objective: objective, dataset: "FashionMNIST train (\(train.count) images, Debian dataset-fashion-mnist)",
                 epochs: epochs, batchSize: batchSize, samples: samples, optimizer: "adam(beta1=0.9, beta2=0.999, eps=1e-8)",
