@@ -19,8 +19,10 @@ for card_path in sorted(glob.glob(os.path.join(root, "models", "*", "model.json"
     ev, tr = c.get("evaluation") or {}, c.get("training") or {}
     acc = ev.get("test_accuracy_percent", {})
     obj = tr.get("objective", "?")
-    ref = paper.get(obj)
+    ref = paper.get(obj) if not c.get("smoothing") else None  # the paper's Table 2 is for unsmoothed models
     ref_s = "/".join("–" if v is None else f"{v:.2f}" for v in ref) if ref else "–"
     var = ev.get("mean_prediction_variance")
+    if c.get("smoothing"):
+        obj += f", smoothed σ²={c['smoothing']['variance']:g}"
     print(f"| {c['name']} | {obj} | " + " | ".join(f"{acc[s]:.2f}" if s in acc else "–" for s in samples)
           + f" | {ref_s} | {var:.5f} | {ev.get('extreme_predictions', '–')} | {tr.get('epochs', '?')} epochs, {tr.get('seconds', 0):.0f} s |")
