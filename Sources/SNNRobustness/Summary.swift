@@ -84,7 +84,7 @@ public struct Summary {
         var s = "\(modelName): \(n) images, eta \(config.eta), S_A \(config.attackSamples), S_I \(config.inferenceSamples)\n"
         s += "  clean accuracy        \(pct(clean, n))\n"
         if attacked > 0 {
-            s += "  adversarial accuracy  \(pct(adversarial, n))   (fresh set: \(pct(fresh, freshN)))\n"
+            s += "  adversarial accuracy  \(pct(adversarial, n))   (fresh set: \(freshN > 0 ? pct(fresh, freshN) : "not run"))\n"
             s += "  linear condition      \(pct(linear, n))\n"
             s += lipschitz != nil ? "  smooth condition      \(pct(smooth, n))\n" : "  smooth condition      n/a (no L known for this model)\n"
             s += String(format: "  mean ||delta||        %.4f   median cos(alpha_j) %.4f   median ||grad m_j|| %.4g\n",
