@@ -71,6 +71,7 @@ public enum ModelStore {
 extension MatrixGaussianMLP: StochasticClassifier {
     public static let kind = "matrix-gaussian-mlp"
     public var smoothness: Float? { nil }
+    public var gradientStrategy: GradientStrategy { .fullJacobian }
     public func makeWorkspace(arena: Arena, rows: Int, cotangents: Int) throws -> any ClassifierWorkspace {
         try MatrixGaussianMLPWorkspace(model: self, arena: arena, rows: rows, cotangents: cotangents)
     }

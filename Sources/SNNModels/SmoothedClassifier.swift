@@ -13,6 +13,7 @@ public final class SmoothedClassifier: StochasticClassifier {
     public var inputSize: Int { base.inputSize }
     public var classCount: Int { base.classCount }
     public var smoothness: Float? { 2 / variance }
+    public var gradientStrategy: GradientStrategy { base.gradientStrategy }
 
     public init(base: any StochasticClassifier, variance: Float, noiseSamples: Int, name: String) {
         precondition(variance > 0 && noiseSamples >= 1 && noiseSamples < 64)

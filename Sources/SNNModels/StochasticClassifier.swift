@@ -12,6 +12,23 @@ public protocol StochasticClassifier: AnyObject {
     /// Memory one workspace needs for `rows` primal inputs and `cotangents` VJP rows.
     func workspacePlan(rows: Int, cotangents: Int) -> MemoryPlan
     func makeWorkspace(arena: Arena, rows: Int, cotangents: Int) throws -> any ClassifierWorkspace
+    /// How the evaluator should get the margin gradients (see `GradientStrategy`).
+    var gradientStrategy: GradientStrategy { get }
+}
+
+/// How an evaluator obtains ∇m_c = ∇(f^I_y − f^I_c) over the inference set.
+public enum GradientStrategy: Sendable {
+    /// One pass: k VJPs per sample give the whole k×d Jacobian. Right when drawing a realization
+    /// costs more than k backward passes (the matrix-Gaussian MLP: ~118k normals per sample).
+    case fullJacobian
+    /// Two passes over the same realizations: forward + JVP first (margins, d_c, hence j and j'),
+    /// then one VJP with the two cotangents e_y − e_j, e_y − e_j'. Right when a backward pass costs
+    /// more than regenerating the realization (dropout masks of a wide ResNet).
+    case twoPass
+}
+
+extension StochasticClassifier {
+    public var gradientStrategy: GradientStrategy { .twoPass }
 }
 
 /// Per-worker scratch for one realization at a time. All buffers come from the arena.

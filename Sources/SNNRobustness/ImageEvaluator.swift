@@ -17,7 +17,9 @@ public final class ImageEvaluator {
     /// The arena every buffer below points into: held so it lives as long as the evaluator.
     let arena: Arena
     let d: Int, k: Int
-    let x, xadv, delta, g, gradRow, jac, jacSample, cot, pA, pI, pIadv, pF, dI, margins, dirs, norms: UnsafeMutablePointer<Float>
+    let x, xadv, delta, g, gradRow, jac, jacSample, cot, pairCot, pA, pI, pIadv, pF, dI, margins, dirs, norms: UnsafeMutablePointer<Float>
+    /// Full Jacobian in one pass, or two passes (defaults to the model's preference).
+    public var strategy: GradientStrategy
 
     /// Arena bytes one evaluator needs (workspace + its own buffers).
     public static func plan(model: any StochasticClassifier) -> MemoryPlan {
@@ -33,7 +35,8 @@ public final class ImageEvaluator {
         ws = try model.makeWorkspace(arena: arena, rows: 2, cotangents: k)
         let b = try MemoryPlan.evaluatorBuffers(d: d, k: k).allocate(in: arena)
         x = b["x"]!; xadv = b["x_adv"]!; delta = b["delta"]!; g = b["attack_grad"]!; gradRow = b["grad_row"]!
-        jac = b["jacobian"]!; jacSample = b["jacobian_sample"]!; cot = b["cotangents"]!
+        jac = b["jacobian"]!; jacSample = b["jacobian_sample"]!; cot = b["cotangents"]!; pairCot = b["pair_cotangents"]!
+        strategy = model.gradientStrategy
         pA = b["p_attack"]!; pI = b["p_inference"]!; pIadv = b["p_inference_adv"]!; pF = b["p_fresh"]!; dI = b["jvp_sum"]!
         margins = b["margins"]!; dirs = b["directional"]!; norms = b["grad_norms"]!
         for c in 0..<k { cot[c * k + c] = 1 }
@@ -96,8 +99,10 @@ public final class ImageEvaluator {
             if attack {
                 Vec.axpy(1, p.row(1), pIadv, k)
                 Vec.axpy(1, ws.jvp(tangent: delta), dI, k)
-                ws.vjp(cotangents: identity, into: jacOut)
-                Vec.axpy(1, jacSample, jac, k * d)
+                if strategy == .fullJacobian {
+                    ws.vjp(cotangents: identity, into: jacOut)
+                    Vec.axpy(1, jacSample, jac, k * d)
+                }
             }
         }
         let inv = 1 / Float(config.inferenceSamples)
@@ -105,18 +110,49 @@ public final class ImageEvaluator {
         r.cleanPrediction = argmax(pI)
         r.cleanProbability = pI[y]
         guard attack else { return }
-        Vec.scale(pIadv, inv, k); Vec.scale(dI, inv, k); Vec.scale(jac, inv, k * d)
+        Vec.scale(pIadv, inv, k); Vec.scale(dI, inv, k)
         r.adversarialPrediction = argmax(pIadv)
-        // m_c, d_c = ⟨∇m_c, δ⟩ (from the JVP), ‖∇m_c‖ with ∇m_c = J_y − J_c
-        let jy = jac + y * d
+        // m_c and d_c = ⟨∇m_c, δ⟩ (from the JVP)
         for c in 0..<k {
             margins[c] = pI[y] - pI[c]
             dirs[c] = dI[y] - dI[c]
-            if c == y { norms[c] = 0; continue }
-            let jc = jac + c * d
-            var ss: Float = 0
-            for i in 0..<d { let t = jy[i] - jc[i]; ss += t * t }
-            norms[c] = ss.squareRoot()
+        }
+        var full = strategy == .fullJacobian
+        if !full {
+            // j = argmin r̃_c and j' = argmin m_c need no gradient; ‖∇m_j‖, ‖∇m_j'‖ come from a second
+            // pass. If every r̃_c is ∞, j = argmin cos α_c needs every norm: fall back to the Jacobian.
+            var j = -1, minR = Float.infinity, j2 = -1
+            for c in 0..<k where c != y {
+                let rc = r.deltaNorm == 0 ? Float.infinity
+                    : Conditions.linearRadius(margin: margins[c], directional: dirs[c], deltaNorm: r.deltaNorm)
+                if rc < minR { minR = rc; j = c }
+                if j2 < 0 || margins[c] < margins[j2] { j2 = c }
+            }
+            if j >= 0 {
+                secondPass(index: index, label: y, classes: j, j2)
+            } else {
+                full = true
+                zero(jac, k * d)
+                for s in 0..<config.inferenceSamples {
+                    ws.sample(config.address(.inference, image: index, sample: s))
+                    ws.input(row: 0).update(from: x, count: d)
+                    _ = ws.forward(rows: 1)
+                    ws.vjp(cotangents: identity, into: jacOut)
+                    Vec.axpy(1, jacSample, jac, k * d)
+                }
+            }
+        }
+        if full {
+            // ‖∇m_c‖ with ∇m_c = J_y − J_c from the averaged Jacobian
+            Vec.scale(jac, inv, k * d)
+            let jy = jac + y * d
+            for c in 0..<k {
+                if c == y { norms[c] = 0; continue }
+                let jc = jac + c * d
+                var ss: Float = 0
+                for i in 0..<d { let t = jy[i] - jc[i]; ss += t * t }
+                norms[c] = ss.squareRoot()
+            }
         }
         let correct = r.attackPrediction == y && r.cleanPrediction == y
         let cond = Conditions.evaluate(label: y, classes: k, margins: margins, directional: dirs, gradNorms: norms,
@@ -128,6 +164,28 @@ public final class ImageEvaluator {
         r.runnerUpGradNorm = norms[j2]
         r.runnerUpCosAlpha = Conditions.cosAlpha(directional: dirs[j2], gradNorm: norms[j2], deltaNorm: r.deltaNorm)
         r.minMargin = margins[j2]
+    }
+
+    /// Second pass of `.twoPass`: the same inference realizations, one VJP with cotangents
+    /// e_y − e_j and e_y − e_j'; fills norms[j], norms[j'] (the other norms are not needed).
+    func secondPass(index: Int, label y: Int, classes j: Int, _ j2: Int) {
+        zero(pairCot, 2 * k)
+        pairCot[y] = 1; pairCot[j] -= 1
+        pairCot[k + y] = 1; pairCot[k + j2] -= 1
+        let rows = Matrix(pairCot, rows: 2, cols: k)
+        let out = Matrix(jacSample, rows: 2, cols: d)
+        zero(jac, 2 * d)
+        for s in 0..<config.inferenceSamples {
+            ws.sample(config.address(.inference, image: index, sample: s))
+            ws.input(row: 0).update(from: x, count: d)
+            _ = ws.forward(rows: 1)
+            ws.vjp(cotangents: rows, into: out)
+            Vec.axpy(1, jacSample, jac, 2 * d)
+        }
+        let inv = 1 / Float(config.inferenceSamples)
+        for c in 0..<k { norms[c] = .nan }
+        norms[j] = Vec.norm(jac, d) * inv
+        norms[j2] = Vec.norm(jac + d, d) * inv
     }
 
     func runFresh(index: Int) -> Int {
@@ -158,7 +216,7 @@ extension MemoryPlan {
     static func evaluatorBuffers(d: Int, k: Int) -> MemoryPlan {
         var plan = MemoryPlan()
         for (name, n) in [("x", d), ("x_adv", d), ("delta", d), ("attack_grad", d), ("grad_row", d), ("jacobian", k * d),
-                          ("jacobian_sample", k * d), ("cotangents", k * k), ("p_attack", k), ("p_inference", k),
+                          ("jacobian_sample", k * d), ("cotangents", k * k), ("pair_cotangents", 2 * k), ("p_attack", k), ("p_inference", k),
                           ("p_inference_adv", k), ("p_fresh", k), ("jvp_sum", k), ("margins", k), ("directional", k),
                           ("grad_norms", k)] {
             plan.add(name, floats: n)

@@ -178,6 +178,31 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(first, second)
     }
 
+    /// The two-pass strategy (JVP pass, then one VJP for j and j') reports what the one-pass
+    /// full Jacobian reports.
+    func testTwoPassAgreesWithFullJacobian() throws {
+        let (images, labels) = try loadImages(20)
+        let model = try loadModel()
+        let config = EvaluationConfig(eta: 1.5, attackSamples: 3, inferenceSamples: 4, seed: 21)
+        let full = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let two = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        XCTAssertEqual(full.strategy, .fullJacobian)
+        two.strategy = .twoPass
+        for (i, image) in images.enumerated() {
+            full.input.update(from: image, count: 784)
+            two.input.update(from: image, count: 784)
+            let a = full.evaluate(index: i, label: Int(labels[i])), b = two.evaluate(index: i, label: Int(labels[i]))
+            XCTAssertEqual(a.conditions, b.conditions, "image \(i)")
+            XCTAssertEqual(a.adversarialPrediction, b.adversarialPrediction)
+            for (u, v, what) in [(a.gradNorm, b.gradNorm, "grad norm"), (a.cosAlpha, b.cosAlpha, "cos α"),
+                                 (a.runnerUpGradNorm, b.runnerUpGradNorm, "runner-up grad norm"),
+                                 (a.runnerUpCosAlpha, b.runnerUpCosAlpha, "runner-up cos α")] {
+                if u.isNaN { XCTAssertTrue(v.isNaN, "image \(i) \(what)"); continue }
+                XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "image \(i) \(what)")
+            }
+        }
+    }
+
     func testArenaTooSmallForEvaluatorNamesSize() throws {
         let model = try loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 1, inferenceSamples: 1, seed: 0)
