@@ -47,11 +47,10 @@ import json
 import math
 import os
 import struct
-import subprocess
 import sys
 
-VENV = os.environ.get("SNN_TORCH_VENV", "/tmp/snn-torch-venv")
-TORCH = "torch==2.13.0+cpu"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_env import VENV, TORCH, ensure_torch  # noqa: E402,F401
 
 DATASETS = {
     # name: (height, width, channels, padded_height, padded_width, mean, std)
@@ -67,25 +66,6 @@ class ConversionError(Exception):
 
 def fail(message):
     raise ConversionError(message)
-
-
-def ensure_torch():
-    try:
-        import torch  # noqa: F401
-        return
-    except ImportError:
-        pass
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        sys.exit(f"torch is missing from {VENV}; install it with: {python} -m pip install {TORCH}")
-    if not os.path.exists(python):
-        print(f"creating {VENV}", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    check = subprocess.run([python, "-c", "import torch"], capture_output=True)
-    if check.returncode != 0:
-        print(f"installing {TORCH} into {VENV}", file=sys.stderr)
-        subprocess.check_call([python, "-m", "pip", "install", "-q", TORCH, "numpy"])
-    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
 
 
 def parse_args():
@@ -478,7 +458,7 @@ def convert(args):
 
 def main():
     args = parse_args()
-    ensure_torch()
+    ensure_torch(__file__)
     try:
         convert(args)
     except ConversionError as e:

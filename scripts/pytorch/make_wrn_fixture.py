@@ -29,33 +29,13 @@ installs the CPU wheel (`pip install torch==2.13.0+cpu`, ~16 s, ~1 GB), then re-
 import json
 import os
 import struct
-import subprocess
 import sys
 
-VENV = os.environ.get("SNN_TORCH_VENV", "/tmp/snn-torch-venv")
-TORCH = "torch==2.13.0+cpu"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_env import VENV, TORCH, ensure_torch  # noqa: E402,F401
 
 
-def ensure_torch():
-    try:
-        import torch  # noqa: F401
-        return
-    except ImportError:
-        pass
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        sys.exit(f"torch is missing from {VENV}; install it with: {python} -m pip install {TORCH}")
-    if not os.path.exists(python):
-        print(f"creating {VENV}", file=sys.stderr)
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    check = subprocess.run([python, "-c", "import torch"], capture_output=True)
-    if check.returncode != 0:
-        print(f"installing {TORCH} into {VENV}", file=sys.stderr)
-        subprocess.check_call([python, "-m", "pip", "install", "-q", TORCH, "numpy"])
-    os.execv(python, [python] + sys.argv)
-
-
-ensure_torch()
+ensure_torch(__file__)
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
