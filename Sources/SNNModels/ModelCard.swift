@@ -6,7 +6,12 @@ public struct ModelCard: Codable, Equatable {
     public struct Architecture: Codable, Equatable {
         public var kind: String            // "matrix-gaussian-mlp"
         public var sizes: [Int]?           // MLP layer widths, e.g. [784, 128, 128, 10]
-        public init(kind: String, sizes: [Int]? = nil) { self.kind = kind; self.sizes = sizes }
+        /// Wide ResNet: depth 6n + 4, widen factor, dropout probability, input padded to this size
+        /// (informative: the weights file's metadata is what `snn` loads).
+        public var depth: Int?, widen: Int?, dropout: Double?, paddedTo: [Int]?
+        public init(kind: String, sizes: [Int]? = nil, depth: Int? = nil, widen: Int? = nil, dropout: Double? = nil, paddedTo: [Int]? = nil) {
+            self.kind = kind; self.sizes = sizes; self.depth = depth; self.widen = widen; self.dropout = dropout; self.paddedTo = paddedTo
+        }
     }
     public struct Input: Codable, Equatable {
         public var height: Int, width: Int, channels: Int

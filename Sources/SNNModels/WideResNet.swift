@@ -86,28 +86,28 @@ public final class WideResNet {
         public var isTrainable: Bool { !name.hasSuffix("running_mean") && !name.hasSuffix("running_var") }
     }
 
-    struct ConvLayer {
-        let conv: Conv2D
-        let weight: UnsafeMutablePointer<Float>
-        let bias: UnsafeMutablePointer<Float>
+    package struct ConvLayer {
+        package let conv: Conv2D
+        package let weight: UnsafeMutablePointer<Float>
+        package let bias: UnsafeMutablePointer<Float>
     }
 
-    struct NormLayer {
-        let channels: Int
-        let gamma, beta, runningMean, runningVar: UnsafeMutablePointer<Float>
+    package struct NormLayer {
+        package let channels: Int
+        package let gamma, beta, runningMean, runningVar: UnsafeMutablePointer<Float>
         /// Derived: scale = γ/√(σ² + ε), shift = β − scale·μ.
-        let scale, shift: UnsafeMutablePointer<Float>
+        package let scale, shift: UnsafeMutablePointer<Float>
     }
 
     /// One pre-activation block. H×W is the block's input size; the output is outHeight×outWidth.
-    struct Block {
-        let name: String
-        let inPlanes: Int, planes: Int, stride: Int
-        let height: Int, width: Int, outHeight: Int, outWidth: Int
-        let bn1: NormLayer, conv1: ConvLayer, bn2: NormLayer, conv2: ConvLayer
-        let shortcut: ConvLayer?
+    package struct Block {
+        package let name: String
+        package let inPlanes: Int, planes: Int, stride: Int
+        package let height: Int, width: Int, outHeight: Int, outWidth: Int
+        package let bn1: NormLayer, conv1: ConvLayer, bn2: NormLayer, conv2: ConvLayer
+        package let shortcut: ConvLayer?
         /// Elements of the dropout mask (planes·H·W).
-        var maskCount: Int { planes * height * width }
+        package var maskCount: Int { planes * height * width }
     }
 
     public let configuration: Configuration
@@ -116,12 +116,12 @@ public final class WideResNet {
     public let tensors: [TensorEntry]
     public let parameters: ParameterBlock
     let derived: ParameterBlock
-    let stem: ConvLayer
-    let blocks: [Block]
-    let head: NormLayer
-    let linearWeight: UnsafeMutablePointer<Float>   // classes × channels (PyTorch layout)
-    let linearBias: UnsafeMutablePointer<Float>
-    let headChannels: Int, headHeight: Int, headWidth: Int
+    package let stem: ConvLayer
+    package let blocks: [Block]
+    package let head: NormLayer
+    package let linearWeight: UnsafeMutablePointer<Float>   // classes × channels (PyTorch layout)
+    package let linearBias: UnsafeMutablePointer<Float>
+    package let headChannels: Int, headHeight: Int, headWidth: Int
     private let index: [String: Int]
 
     public var inputSize: Int { configuration.inputChannels * configuration.inputHeight * configuration.inputWidth }

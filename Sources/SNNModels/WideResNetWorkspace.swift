@@ -293,7 +293,7 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
     // MARK: element-wise helpers
 
     /// x ← max(x, 0).
-    @inline(__always) static func relu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inline(__always) package static func relu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         let raw = UnsafeMutableRawPointer(x)
         var i = 0
         while i + 16 <= n {
@@ -305,7 +305,7 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
     }
 
     /// t ← t where u > 0, else 0 (u is a ReLU output, so u > 0 exactly where the ReLU passed).
-    @inline(__always) static func reluMask(_ u: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ n: Int) {
+    @inline(__always) package static func reluMask(_ u: UnsafePointer<Float>, _ t: UnsafeMutablePointer<Float>, _ n: Int) {
         let ur = UnsafeRawPointer(u), tr = UnsafeMutableRawPointer(t)
         var i = 0
         while i + 16 <= n {
@@ -318,7 +318,7 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
     }
 
     /// t ← t·mask, and exactly 0 where the mask is 0 (dropped NaN/inf become 0, as in `Dropout`).
-    @inline(__always) static func multiplyMask(_ t: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<Float>, _ n: Int) {
+    @inline(__always) package static func multiplyMask(_ t: UnsafeMutablePointer<Float>, _ mask: UnsafePointer<Float>, _ n: Int) {
         let mr = UnsafeRawPointer(mask), tr = UnsafeMutableRawPointer(t)
         var i = 0
         while i + 16 <= n {

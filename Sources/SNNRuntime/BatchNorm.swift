@@ -52,7 +52,7 @@ public enum BatchNorm {
 
     /// y[i] = a·x[i] + b over n floats (SIMD16 main loop); y may alias x.
     @inline(__always)
-    static func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
+    public static func affine(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ a: Float, _ b: Float) {
         let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
         let av = SIMD16<Float>(repeating: a), bv = SIMD16<Float>(repeating: b)
         var i = 0

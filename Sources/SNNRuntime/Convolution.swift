@@ -179,7 +179,7 @@ public struct Conv2D: Equatable, Sendable {
     }
 
     @inline(__always)
-    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+    public static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD16<Float>(), i = 0
         let raw = UnsafeRawPointer(p)
         while i + 16 <= n { acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self); i += 16 }
@@ -203,13 +203,27 @@ public struct Conv2D: Equatable, Sendable {
 
     /// cols[(c·k + ky)·k + kx][oy·Wout + ox] = x[c, oy·s + ky − p, ox·s + kx − p] (0 outside).
     public func im2col(_ x: FeatureMap, outHeight ho: Int, outWidth wo: Int, cols: UnsafeMutablePointer<Float>) {
-        let k = kernel, s = stride, pad = padding, h = x.height, w = x.width
-        let n = ho * wo
-        for c in 0..<x.channels {
-            let plane = x.channel(c)
+        im2col(UnsafePointer(x.data), channelStride: x.plane, height: x.height, width: x.width,
+               outHeight: ho, outWidth: wo, cols: cols, rowStride: ho * wo)
+    }
+
+    /// The adjoint of `im2col`: gx[c, oy·s + ky − p, ox·s + kx − p] += cols[(c·k + ky)·k + kx][oy·Wout + ox].
+    public func col2imAdd(_ cols: UnsafePointer<Float>, outHeight ho: Int, outWidth wo: Int, into gx: FeatureMap) {
+        col2imAdd(cols, rowStride: ho * wo, outHeight: ho, outWidth: wo,
+                  into: gx.data, channelStride: gx.plane, height: gx.height, width: gx.width)
+    }
+
+    /// `im2col` of one image whose channel planes lie `channelStride` floats apart (a batch in
+    /// channel-major layout), writing the Ho·Wo columns of each patch row at `cols + row·rowStride`
+    /// (so several images can fill adjacent column ranges of one matrix).
+    public func im2col(_ x: UnsafePointer<Float>, channelStride: Int, height h: Int, width w: Int,
+                       outHeight ho: Int, outWidth wo: Int, cols: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let k = kernel, s = stride, pad = padding
+        for c in 0..<inChannels {
+            let plane = x + c * channelStride
             for ky in 0..<k {
                 for kx in 0..<k {
-                    let row = cols + ((c * k + ky) * k + kx) * n
+                    let row = cols + ((c * k + ky) * k + kx) * rowStride
                     let (lo, hi) = validRange(kx: kx, inWidth: w, outWidth: wo)
                     let off = kx - pad
                     for oy in 0..<ho {
@@ -231,15 +245,15 @@ public struct Conv2D: Equatable, Sendable {
         }
     }
 
-    /// The adjoint of `im2col`: gx[c, oy·s + ky − p, ox·s + kx − p] += cols[(c·k + ky)·k + kx][oy·Wout + ox].
-    public func col2imAdd(_ cols: UnsafePointer<Float>, outHeight ho: Int, outWidth wo: Int, into gx: FeatureMap) {
-        let k = kernel, s = stride, pad = padding, h = gx.height, w = gx.width
-        let n = ho * wo
-        for c in 0..<gx.channels {
-            let plane = gx.channel(c)
+    /// The adjoint of the strided `im2col` above (adds into gx).
+    public func col2imAdd(_ cols: UnsafePointer<Float>, rowStride: Int, outHeight ho: Int, outWidth wo: Int,
+                          into gx: UnsafeMutablePointer<Float>, channelStride: Int, height h: Int, width w: Int) {
+        let k = kernel, s = stride, pad = padding
+        for c in 0..<inChannels {
+            let plane = gx + c * channelStride
             for ky in 0..<k {
                 for kx in 0..<k {
-                    let row = cols + ((c * k + ky) * k + kx) * n
+                    let row = cols + ((c * k + ky) * k + kx) * rowStride
                     let (lo, hi) = validRange(kx: kx, inWidth: w, outWidth: wo)
                     if hi <= lo { continue }
                     let off = kx - pad

@@ -155,6 +155,13 @@ public enum GEMM {
         if rows == mr && cols == nr {
             addRow(c, c0, alpha); addRow(c + ldc, c1, alpha); addRow(c + 2 * ldc, c2, alpha)
             addRow(c + 3 * ldc, c3, alpha); addRow(c + 4 * ldc, c4, alpha); addRow(c + 5 * ldc, c5, alpha)
+        } else if cols == nr {
+            // short edge tile (m not a multiple of 6): full-width rows still go out as vectors
+            addRow(c, c0, alpha)
+            if rows > 1 { addRow(c + ldc, c1, alpha) }
+            if rows > 2 { addRow(c + 2 * ldc, c2, alpha) }
+            if rows > 3 { addRow(c + 3 * ldc, c3, alpha) }
+            if rows > 4 { addRow(c + 4 * ldc, c4, alpha) }
         } else {
             // edge tiles: spill the accumulators to the stack (no heap array per tile)
             withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: mr) { acc in

@@ -7,34 +7,62 @@ import SNNTraining
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a matrix-Gaussian MLP (VMG with the ELBO, or the infinite mixture) on FashionMNIST.")
+        abstract: "Train a model on FashionMNIST: a matrix-Gaussian MLP (VMG with the ELBO, or the infinite mixture) or a wide ResNet with MC dropout.")
 
-    @Option(help: "Training objective: elbo (BNN / VMG) or im (infinite mixture).") var objective: String
+    @Option(help: "mlp (matrix-Gaussian MLP) or wide-resnet.") var architecture = "mlp"
+    @Option(help: "MLP training objective: elbo (BNN / VMG) or im (infinite mixture).") var objective: String?
     @Option(help: "Output model directory (weights.safetensors + model.json).") var output: String
     @Option(help: "Model name for the card (default: the output directory's name).") var name: String?
     @Option(help: "Directory holding the FashionMNIST IDX files (gzip'd or plain).") var dataDir = "/usr/share/datasets/fashion-mnist"
-    @Option var epochs = 50
-    @Option var batchSize = 100
-    @Option(help: "Weight samples per minibatch in the objective.") var samples = 5
-    @Option var learningRate: Float = 1e-3
+    @Option(help: "Epochs (default 50 for the MLP, 10 for the wide ResNet).") var epochs: Int?
+    @Option(help: "Minibatch size (default 100 for the MLP, 128 for the wide ResNet).") var batchSize: Int?
+    @Option(help: "MLP: weight samples per minibatch in the objective.") var samples = 5
+    @Option(help: "Learning rate (default 1e-3 Adam for the MLP, 0.1 SGD for the wide ResNet).") var learningRate: Float?
     @Option var seed: UInt64 = 1
-    @Option(help: "Std of the initial mean M (He-style, see SPEC 3.1).") var meanScale: Float = 1.0
-    @Option(help: "Initial log variance log(u_i v_j) of every weight.") var logVariance: Float = -9
-    @Option(help: "Randomized smoothing noise variance σ² for training (two noisy copies per image).") var smoothingVariance: Float?
-    @Option(help: "Variance samples per test image for the card (SPEC 5).") var varianceSamples = 1000
+    @Option(help: "MLP: std of the initial mean M (He-style, see SPEC 3.1).") var meanScale: Float = 1.0
+    @Option(help: "MLP: initial log variance log(u_i v_j) of every weight.") var logVariance: Float = -9
+    @Option(help: "MLP: randomized smoothing noise variance σ² for training (two noisy copies per image).") var smoothingVariance: Float?
+    @Option(help: "Variance samples per test image for the card (SPEC 5; wide ResNet: the largest S_I is used).") var varianceSamples = 1000
     @Option(help: "Use only the first N training images (for quick checks).") var limit: Int?
+    @Option(help: "Use only the first N test images for the card.") var testLimit: Int?
+    @Option(help: "Wide ResNet depth 6n + 4.") var depth = 10
+    @Option(help: "Wide ResNet widen factor k.") var widen = 1
+    @Option(help: "Wide ResNet dropout probability p ∈ [0, 1).") var dropout: Float = 0.3
+    @Option(help: "Wide ResNet: SGD momentum.") var momentum: Float = 0.9
+    @Option(help: "Wide ResNet: weight decay.") var weightDecay: Float = 5e-4
+    @Flag(help: "Wide ResNet: no random flips and shifts.") var noAugment = false
+    @Option(help: ArgumentHelp("Wide ResNet: images unfolded per convolution GEMM.", visibility: .hidden)) var chunk = 8
+    @Flag(help: "Wide ResNet: continue from OUTPUT/checkpoint.safetensors (written after every epoch).") var resume = false
+
+    var isWideResNet: Bool { architecture == "wide-resnet" || architecture == "wrn" }
 
     func validate() throws {
-        guard Objective(rawValue: objective) != nil else { throw ValidationError("--objective must be elbo or im") }
-        guard epochs > 0, batchSize > 0, samples > 0 else { throw ValidationError("--epochs, --batch-size and --samples must be positive") }
+        guard architecture == "mlp" || isWideResNet else { throw ValidationError("--architecture must be mlp or wide-resnet, got '\(architecture)'") }
+        if (epochs ?? 1) <= 0 || (batchSize ?? 1) <= 0 || samples <= 0 {
+            throw ValidationError("--epochs, --batch-size and --samples must be positive")
+        }
+        if let lr = learningRate, !(lr > 0) { throw ValidationError("--learning-rate must be positive") }
+        if isWideResNet {
+            let c = WideResNet.Configuration(depth: depth, widen: widen, dropout: dropout, inputChannels: 1, inputHeight: 28, inputWidth: 28,
+                                             padTo: (32, 32))
+            if let problem = c.problem { throw ValidationError("--depth/--widen/--dropout: \(problem)") }
+            if objective != nil || smoothingVariance != nil { throw ValidationError("--objective and --smoothing-variance apply to the MLP only") }
+            if !(momentum >= 0 && momentum < 1) || !(weightDecay >= 0) { throw ValidationError("--momentum must be in [0, 1) and --weight-decay ≥ 0") }
+        } else {
+            guard let o = objective, Objective(rawValue: o) != nil else { throw ValidationError("--objective must be elbo or im") }
+            if resume { throw ValidationError("--resume applies to the wide ResNet (the MLP trains in minutes)") }
+        }
         if let v = smoothingVariance, !(v > 0) { throw ValidationError("--smoothing-variance must be positive") }
     }
 
     func run() throws {
+        if isWideResNet { return runWideResNet() }
+        let epochs = self.epochs ?? 50, batchSize = self.batchSize ?? 100, learningRate = self.learningRate ?? 1e-3
+        let objective = self.objective!
         runOrExit {
             let dataset = try FashionMNIST(directory: dataDir)
             let train = try dataset.load(split: "train", limit: limit)
-            let test = try dataset.load(split: "t10k", limit: nil)
+            let test = try dataset.load(split: "t10k", limit: testLimit)
             var config = TrainingConfig(objective: Objective(rawValue: objective)!)
             config.epochs = epochs; config.batchSize = batchSize; config.samples = samples
             config.learningRate = learningRate; config.seed = seed; config.smoothingVariance = smoothingVariance
