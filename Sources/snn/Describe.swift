@@ -14,8 +14,14 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int) -> S
         lines.append("smoothing    σ² = \(smoothed.variance), \(smoothed.noiseSamples) noise draws per model sample (SPEC 3.4)")
         core = smoothed.base
     }
+    var weightBytes = 0
     if let wrn = core as? WideResNet {
+        let c = wrn.configuration
+        lines.append("architecture WRN-\(c.depth)-\(c.widen), MC dropout p = \(c.dropout), \(wrn.blockNames.count) blocks"
+                     + (c.paddedHeight != c.inputHeight || c.paddedWidth != c.inputWidth
+                        ? ", zero-padded to \(c.paddedHeight)×\(c.paddedWidth) (first layer)" : ""))
         lines.append("parameters   \(wrn.parameterCount)")
+        weightBytes = wrn.parameters.count * MemoryLayout<Float>.size
         lines.append("multiply-adds per pass  \(wrn.multiplyAdds) (forward, one image)")
     }
     if let mlp = core as? MatrixGaussianMLP {
@@ -23,12 +29,18 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int) -> S
         let weights = mlp.layers.reduce(0) { $0 + $1.weightCount }
         lines.append("parameters   \(params) (weights per realization: \(weights), normals drawn per sample: \(weights))")
         lines.append("multiply-adds per pass  \(weights) (forward, one image)")
+        weightBytes = params * MemoryLayout<Float>.size
     }
     lines.append("smoothness   " + (m.smoothness.map { "L = \($0)" } ?? "no L known (smooth condition reported as null)"))
     let plan = ImageEvaluator.plan(model: m)
     lines.append("memory plan  \(plan.bytes) bytes per worker (\(ByteCount.format(plan.bytes))), \(threads) worker(s): "
                  + "\(plan.bytes * threads) bytes (\(ByteCount.format(plan.bytes * threads))) = default --memory-budget")
     for e in plan.entries { lines.append("  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.floats) floats") }
+    lines.append("  the arena does not grow with --attack-samples / --inference-samples: samples stream through it one at a time")
+    if weightBytes > 0 {
+        lines.append("weights      \(weightBytes) bytes (\(ByteCount.format(weightBytes))), shared by all workers, outside the arena; "
+                     + "resident total ≈ \(ByteCount.format(weightBytes + plan.bytes * threads))")
+    }
     if let t = card.training {
         lines.append("training     \(t.objective), \(t.epochs) epochs, batch \(t.batchSize), \(t.samples) samples, \(Int(t.seconds)) s")
     }

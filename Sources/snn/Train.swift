@@ -33,6 +33,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Wide ResNet: no random flips and shifts.") var noAugment = false
     @Option(help: ArgumentHelp("Wide ResNet: images unfolded per convolution GEMM.", visibility: .hidden)) var chunk = 8
     @Flag(help: "Wide ResNet: continue from OUTPUT/checkpoint.safetensors (written after every epoch).") var resume = false
+    @Option(help: "Wide ResNet: stop after this many epochs in this run, leaving the checkpoint for --resume.") var stopAfter: Int?
 
     var isWideResNet: Bool { architecture == "wide-resnet" || architecture == "wrn" }
 
@@ -47,6 +48,7 @@ struct Train: ParsableCommand {
                                              padTo: (32, 32))
             if let problem = c.problem { throw ValidationError("--depth/--widen/--dropout: \(problem)") }
             if objective != nil || smoothingVariance != nil { throw ValidationError("--objective and --smoothing-variance apply to the MLP only") }
+            if let n = stopAfter, n < 1 { throw ValidationError("--stop-after must be at least 1 epoch") }
             if !(momentum >= 0 && momentum < 1) || !(weightDecay >= 0) { throw ValidationError("--momentum must be in [0, 1) and --weight-decay ≥ 0") }
         } else {
             guard let o = objective, Objective(rawValue: o) != nil else { throw ValidationError("--objective must be elbo or im") }

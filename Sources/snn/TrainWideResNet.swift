@@ -40,7 +40,8 @@ extension Train {
             log("WRN-\(depth)-\(widen), p = \(dropout): \(model.parameterCount) parameters, \(model.multiplyAdds) multiply-adds per image, "
                 + "arena \(ByteCount.format(WideResNetTrainer.plan(model, batch: config.batchSize, chunk: config.chunk).bytes)), "
                 + "\(train.count) training images, batch \(config.batchSize)")
-            for epoch in state.epochsDone..<epochs {
+            let last = min(epochs, stopAfter.map { state.epochsDone + $0 } ?? epochs)
+            for epoch in state.epochsDone..<last {
                 let r = train.images.withUnsafeBufferPointer { im in train.labels.withUnsafeBufferPointer { lb in
                     trainer.trainEpoch(epoch, images: im.baseAddress!, labels: lb.baseAddress!, count: train.count) } }
                 state = .init(epochsDone: epoch + 1, seconds: state.seconds + r.seconds)
@@ -50,6 +51,10 @@ extension Train {
                 log(String(format: "epoch %d/%d  lr %.4f  loss %.4f  train acc %.2f%%  test acc (S=1, %d images) %.2f%%  %.1f s",
                            epoch + 1, epochs, r.learningRate, r.loss, 100 * r.accuracy, min(test.count, 2000),
                            check.accuracyPercent[1] ?? 0, r.seconds))
+            }
+            if state.epochsDone < epochs {
+                log("stopped after epoch \(state.epochsDone)/\(epochs); continue with the same command and --resume")
+                return
             }
             var card = ModelCard(name: modelName,
                                  architecture: .init(kind: WideResNet.kind, depth: depth, widen: widen,
