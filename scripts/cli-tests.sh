@@ -40,6 +40,19 @@ expect "bad budget syntax" 2 "memory-budget" -- "$SNN" evaluate --labels "$label
 expect "unknown flag" 2 "Unknown option" -- "$SNN" evaluate --labels "$labels" --frobnicate
 expect "zero samples" 2 "at least 1" -- "$SNN" evaluate --labels "$labels" --attack-samples 0
 
+# attacks (SPEC 4): the JSON lines name the attack; conflicting flags are usage errors
+"$SNN" evaluate --labels "$labels" --limit 3 "${small[@]}" --attack pgd --norm inf --eta 0.05 --pgd-steps 3 --loss margin --target next --no-fresh < "$tmp/images.idx" > "$tmp/p.jsonl" 2>/dev/null
+if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all(l["attack"]=="pgd" and l["norm"]=="inf" and l["loss"]=="margin" and l["pgd_steps"]==3 and l["target"]==(l["label"]+1)%10 and l["delta_linf"]<=0.05+1e-6 for l in L)' "$tmp/p.jsonl"
+then ok "pgd L∞ margin targeted: lines name the attack, ‖δ‖∞ ≤ η"; else bad "pgd output"; fi
+expect "fgm with --norm inf" 2 "fgm is the L2 attack" -- "$SNN" evaluate --labels "$labels" --norm inf
+expect "cw with --norm inf" 2 "conflicts with --norm inf" -- "$SNN" evaluate --labels "$labels" --attack pgd --norm inf --loss cw
+expect "pgd flags without pgd" 2 "apply to --attack pgd only" -- "$SNN" evaluate --labels "$labels" --pgd-steps 3
+expect "attack flags with eta 0" 2 "conflict" -- "$SNN" evaluate --labels "$labels" --eta 0 --attack fgsm
+expect "bad target" 2 "--target must be" -- "$SNN" evaluate --labels "$labels" --target cat
+expect "target beyond the classes" 2 "not a class" -- sh -c "'$SNN' evaluate --labels '$labels' --target 12 < '$tmp/images.idx'"
+expect "target equal to a label names the record" 1 "record 1 has label 2, the same as --target 2" -- sh -c "'$SNN' evaluate --labels '$labels' ${small[*]} --target 2 < '$tmp/images.idx' > '$tmp/tg.jsonl'"
+[[ $(wc -l < "$tmp/tg.jsonl") -eq 1 ]] && ok "the line before the conflicting record is kept" || bad "lines before the target conflict"
+
 # data errors: exit 1, one line naming the file / record
 printf 'not an idx file at all' > "$tmp/garbage"
 expect "bad magic" 1 "bad magic" -- sh -c "'$SNN' evaluate --labels '$labels' < '$tmp/garbage'"

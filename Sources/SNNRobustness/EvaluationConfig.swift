@@ -13,6 +13,8 @@ public struct EvaluationConfig: Sendable, Equatable {
     public var fresh = true
     /// One set of realizations for all images (SPEC 2 sharing mode) instead of one per image.
     public var shareSamples = false
+    /// FGM / FGSM / PGD, norm, loss, target (SPEC 4).
+    public var attack = AttackConfig()
 
     public init(eta: Float, attackSamples: Int, inferenceSamples: Int, seed: UInt64) {
         self.eta = eta; self.attackSamples = attackSamples; self.inferenceSamples = inferenceSamples; self.seed = seed

@@ -1,11 +1,11 @@
 import SNNModels
 import SNNRuntime
 
-/// Runs the whole per-image procedure of SPEC 4–5 for one configuration with FGM (L2) on the
-/// cross-entropy of the averaged prediction. One evaluator per worker; all buffers come from its
+/// Runs the whole per-image procedure of SPEC 4–5 for one configuration (the attacks are in
+/// ImageEvaluator+Attack.swift). One evaluator per worker; all buffers come from its
 /// arena at start-up, so evaluating an image allocates nothing.
 ///
-///   attack set A (S_A samples): f^A(x) and g = Σ_s ∇f_y(x, θ_s)  →  δ = η·(−g)/‖g‖, clipped
+///   attack set A (S_A samples, a fresh set per PGD step): f^A(x) and the loss gradient → δ, clipped
 ///   inference set I (S_I samples), per sample: f(x), f(x_adv), ∂f(x)·δ (JVP), ∂f(x) (k VJPs)
 ///   fresh set (S_I samples): f(x_adv)
 /// For the MLP the full k×d Jacobian per sample is cheaper than regenerating the realization for
@@ -18,6 +18,7 @@ public final class ImageEvaluator {
     let arena: Arena
     let d: Int, k: Int
     let x, xadv, delta, g, gradRow, jac, jacSample, cot, pairCot, pA, pI, pIadv, pF, dI, margins, dirs, norms: UnsafeMutablePointer<Float>
+    let attackCot, logMean: UnsafeMutablePointer<Float>
     /// Full Jacobian in one pass, or two passes (defaults to the model's preference).
     public var strategy: GradientStrategy
 
@@ -39,6 +40,7 @@ public final class ImageEvaluator {
         strategy = model.gradientStrategy
         pA = b["p_attack"]!; pI = b["p_inference"]!; pIadv = b["p_inference_adv"]!; pF = b["p_fresh"]!; dI = b["jvp_sum"]!
         margins = b["margins"]!; dirs = b["directional"]!; norms = b["grad_norms"]!
+        attackCot = b["attack_cotangent"]!; logMean = b["attack_log_mean"]!
         for c in 0..<k { cot[c * k + c] = 1 }
     }
 
@@ -49,39 +51,12 @@ public final class ImageEvaluator {
         var r = ImageResult()
         r.index = index; r.label = y; r.eta = config.eta
         r.attackSamples = config.attackSamples; r.inferenceSamples = config.inferenceSamples
+        r.attack = config.attack
         let attack = config.eta > 0
         if attack { runAttack(index: index, label: y, into: &r) }
         runInference(index: index, label: y, attack: attack, into: &r)
         if attack && config.fresh { r.freshAdversarialPrediction = runFresh(index: index) }
         return r
-    }
-
-    /// FGM (SPEC 4): ∇ −log f^A_y = −(1/f^A_y)(1/S_A) Σ_s ∇f_y(x, θ_s); the step is scale-free,
-    /// so δ ∝ −Σ_s ∇f_y. A zero gradient (saturated softmax) gives δ = 0.
-    func runAttack(index: Int, label y: Int, into r: inout ImageResult) {
-        zero(g, d); zero(pA, k)
-        let cotY = Matrix(cot + y * k, rows: 1, cols: k)
-        let gradOut = Matrix(gradRow, rows: 1, cols: d)
-        for s in 0..<config.attackSamples {
-            ws.sample(config.address(.attack, image: index, sample: s))
-            ws.input(row: 0).update(from: x, count: d)
-            let p = ws.forward(rows: 1)
-            Vec.axpy(1, p.row(0), pA, k)
-            ws.vjp(cotangents: cotY, into: gradOut)
-            Vec.axpy(1, gradRow, g, d)
-        }
-        r.attackPrediction = argmax(pA)
-        let norm = Vec.norm(g, d)
-        let scale: Float = norm > 0 ? -config.eta / norm : 0
-        var l2: Float = 0, linf: Float = 0
-        for i in 0..<d {
-            let v = min(max(x[i] + scale * g[i], 0), 1)
-            xadv[i] = v
-            let dv = v - x[i]
-            delta[i] = dv
-            l2 += dv * dv; linf = max(linf, abs(dv))
-        }
-        r.deltaNorm = l2.squareRoot(); r.deltaLinf = linf
     }
 
     func runInference(index: Int, label y: Int, attack: Bool, into r: inout ImageResult) {
@@ -218,7 +193,7 @@ extension MemoryPlan {
         for (name, n) in [("x", d), ("x_adv", d), ("delta", d), ("attack_grad", d), ("grad_row", d), ("jacobian", k * d),
                           ("jacobian_sample", k * d), ("cotangents", k * k), ("pair_cotangents", 2 * k), ("p_attack", k), ("p_inference", k),
                           ("p_inference_adv", k), ("p_fresh", k), ("jvp_sum", k), ("margins", k), ("directional", k),
-                          ("grad_norms", k)] {
+                          ("grad_norms", k), ("attack_cotangent", k), ("attack_log_mean", k)] {
             plan.add(name, floats: n)
         }
         return plan

@@ -6,6 +6,8 @@ public struct ImageResult {
     public var eta: Float = 0
     public var attackSamples = 0
     public var inferenceSamples = 0
+    public var attack = AttackConfig()
+    public var target = -1                            // target class of a targeted attack, −1 if untargeted
     public var cleanPrediction = 0
     public var cleanProbability: Float = .nan         // f^I_y(x)
     public var attackPrediction = -1                  // argmax f^A(x); −1 if no attack

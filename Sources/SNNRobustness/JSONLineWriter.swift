@@ -47,6 +47,10 @@ public struct JSONLineWriter {
         if let v { put(v ? "true" : "false") } else { put("null") }
     }
     public mutating func null(_ k: StaticString) { key(k); put("null") }
+    /// A string value known at compile time (no escaping needed).
+    public mutating func field(_ k: StaticString, _ v: StaticString) {
+        key(k); put(UInt8(ascii: "\"")); put(v); put(UInt8(ascii: "\""))
+    }
     /// Shortest round-trip decimal (Swift's float printing; at most 15 bytes, so no heap string).
     public mutating func field(_ k: StaticString, _ v: Float?) {
         key(k)
@@ -71,6 +75,11 @@ extension ImageResult {
         w.field("eta", eta)
         w.field("attack_samples", attackSamples)
         w.field("inference_samples", inferenceSamples)
+        w.field("attack", attack.method.jsonName)
+        w.field("norm", attack.norm.jsonName)
+        w.field("loss", attack.loss.jsonName)
+        w.classField("target", target)
+        if attack.method == .pgd { w.field("pgd_steps", attack.pgdSteps) } else { w.null("pgd_steps") }
         w.field("clean_prediction", cleanPrediction)
         w.field("clean_correct", cleanCorrect)
         w.field("clean_probability", cleanProbability)
@@ -94,4 +103,15 @@ extension ImageResult {
         w.field("runner_up_grad_norm", runnerUpGradNorm)
         w.end()
     }
+}
+
+// Compile-time names for the JSON lines (a String rawValue could not be written without copying).
+extension AttackMethod {
+    var jsonName: StaticString { switch self { case .fgm: "fgm"; case .fgsm: "fgsm"; case .pgd: "pgd" } }
+}
+extension AttackNorm {
+    var jsonName: StaticString { switch self { case .l2: "2"; case .linf: "inf" } }
+}
+extension AttackLoss {
+    var jsonName: StaticString { switch self { case .ce: "ce"; case .margin: "margin"; case .cw: "cw" } }
 }

@@ -59,7 +59,11 @@ public struct Summary {
 
     public var json: [String: Any] {
         var out: [String: Any] = [
-            "model": modelName, "attack": "fgm", "norm": "2", "loss": "ce",
+            "model": modelName, "attack": config.attack.method.rawValue, "norm": config.attack.norm.rawValue,
+            "loss": config.attack.loss.rawValue, "target": config.attack.target.jsonValue,
+            "pgd_steps": config.attack.method == .pgd ? config.attack.pgdSteps : NSNull(),
+            "pgd_step_size": config.attack.method == .pgd ? Double(config.attack.stepSize(eta: config.eta)) : NSNull(),
+            "random_start": config.attack.method == .pgd ? config.attack.randomStart : NSNull(),
             "eta": Double(config.eta), "attack_samples": config.attackSamples, "inference_samples": config.inferenceSamples,
             "seed": config.seed, "share_samples": config.shareSamples, "lipschitz": lipschitz.map { Double($0) } ?? NSNull(),
             "images": n, "clean_accuracy": rate(clean, n),
@@ -81,7 +85,8 @@ public struct Summary {
             let (lo, hi) = Summary.wilson(k, n)
             return String(format: "%.2f%% [%.2f, %.2f]", 100 * Double(k) / Double(max(n, 1)), 100 * lo, 100 * hi)
         }
-        var s = "\(modelName): \(n) images, eta \(config.eta), S_A \(config.attackSamples), S_I \(config.inferenceSamples)\n"
+        var s = "\(modelName): \(n) images, \(config.attack.method.rawValue) (L\(config.attack.norm == .l2 ? "2" : "∞"), \(config.attack.loss.rawValue) loss), "
+            + "eta \(config.eta), S_A \(config.attackSamples), S_I \(config.inferenceSamples)\n"
         s += "  clean accuracy        \(pct(clean, n))\n"
         if attacked > 0 {
             s += "  adversarial accuracy  \(pct(adversarial, n))   (fresh set: \(freshN > 0 ? pct(fresh, freshN) : "not run"))\n"
@@ -91,5 +96,16 @@ public struct Summary {
                         deltaNorm.sum / Double(max(deltaNorm.n, 1)), cosAlpha.q2.value ?? .nan, gradNorm.q2.value ?? .nan)
         }
         return s
+    }
+}
+
+extension AttackTarget {
+    /// Summary JSON: null, a class index, or "next".
+    var jsonValue: Any {
+        switch self {
+        case .none: return NSNull()
+        case .fixed(let t): return t
+        case .next: return "next"
+        }
     }
 }

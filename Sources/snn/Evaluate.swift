@@ -13,7 +13,14 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
     @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10.") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
-    @Option(help: "FGM attack length η (L2, pixel units). 0 evaluates clean accuracy only.") var eta: Float = 1.5
+    @Option(help: "Attack length η in pixel units of the attack's norm. 0 evaluates clean accuracy only.") var eta: Float = 1.5
+    @Option(help: "Attack: fgm (L2 step), fgsm (L∞ sign step) or pgd (projected steps).") var attack: AttackMethod = .fgm
+    @Option(help: "Norm of the attack: 2 or inf (default: 2 for fgm and pgd, inf for fgsm).") var norm: AttackNorm?
+    @Option(help: "Attack loss on the averaged prediction: ce, margin or cw (averaged logits).") var loss: AttackLoss = .ce
+    @Option(help: "Targeted attack: a class index, or 'next' for (label + 1) mod classes.") var target: String?
+    @Option(help: "PGD: number of steps T.") var pgdSteps: Int?
+    @Option(help: "PGD: step size ν (default η/5).") var pgdStepSize: Float?
+    @Flag(help: "PGD: start at a uniform random point of the η-ball instead of x.") var randomStart = false
     @Option(help: "S_A: samples in the attack set.") var attackSamples = 10
     @Option(help: "S_I: samples in the inference set (and in the fresh set).") var inferenceSamples = 100
     @Option(help: "Seed of every random number (Philox key).") var seed: UInt64 = 0
@@ -32,6 +39,7 @@ struct Evaluate: ParsableCommand {
         if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
         if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
+        _ = try attackConfig()
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -59,6 +67,10 @@ struct Evaluate: ParsableCommand {
         var config = EvaluationConfig(eta: eta, attackSamples: attackSamples, inferenceSamples: inferenceSamples, seed: seed)
         config.fresh = !noFresh
         config.shareSamples = shareSamples
+        config.attack = try attackConfig()
+        if case .fixed(let t) = config.attack.target, t >= m.classCount {
+            usageFailure("--target \(t) is not a class of \(card.name) (classes 0…\(m.classCount - 1))")
+        }
 
         // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
         // CIFAR-10 labels from the records.
@@ -110,6 +122,11 @@ struct Evaluate: ParsableCommand {
                     pendingError = DataFailure(message: "\(labelSource): record \(next + count) has label \(label), but the model has \(k) classes")
                     break
                 }
+                if case .fixed(let t) = config.attack.target, t == label, eta > 0 {
+                    pendingError = DataFailure(message: "\(labelSource): record \(next + count) has label \(label), the same as --target \(t): "
+                                               + "a targeted attack needs another class (use --target next for (label + 1) mod classes)")
+                    break
+                }
                 batchLabels[count] = label
                 count += 1
             }
@@ -143,6 +160,36 @@ struct Evaluate: ParsableCommand {
         if let pendingError { throw pendingError }
     }
 }
+
+extension Evaluate {
+    /// The attack flags as one `AttackConfig`, or a usage error naming the conflict.
+    func attackConfig() throws -> AttackConfig {
+        var a = AttackConfig()
+        a.method = attack
+        a.norm = norm ?? (attack == .fgsm ? .linf : .l2)
+        a.loss = loss
+        if let target {
+            if target == "next" { a.target = .next }
+            else if let t = Int(target), t >= 0 { a.target = .fixed(t) }
+            else { throw ValidationError("--target must be a class index ≥ 0 or 'next', got '\(target)'") }
+        }
+        if attack != .pgd && (pgdSteps != nil || pgdStepSize != nil || randomStart) {
+            throw ValidationError("--pgd-steps, --pgd-step-size and --random-start apply to --attack pgd only")
+        }
+        if let pgdSteps { a.pgdSteps = pgdSteps }
+        a.pgdStepSize = pgdStepSize
+        a.randomStart = randomStart
+        if let problem = a.problem { throw ValidationError(problem) }
+        if eta == 0 && (target != nil || attack != .fgm || loss != .ce) {
+            throw ValidationError("--eta 0 evaluates clean accuracy only; attack flags (--attack, --loss, --target) conflict with it")
+        }
+        return a
+    }
+}
+
+extension AttackMethod: ExpressibleByArgument {}
+extension AttackLoss: ExpressibleByArgument {}
+extension AttackNorm: ExpressibleByArgument {}
 
 /// `--format`: an image format, or `auto` (sniff stdin, `ImageFormat.detect(head:)`).
 enum InputFormat: String, CaseIterable, ExpressibleByArgument {

@@ -11,7 +11,7 @@ final class EndToEndTests: XCTestCase {
     static let dataDir = "/usr/share/datasets/fashion-mnist"
     static var packageRoot: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path }
 
-    func loadImages(_ n: Int) throws -> ([[Float]], [UInt8]) {
+    static func loadImages(_ n: Int) throws -> ([[Float]], [UInt8]) {
         let path = Self.dataDir + "/t10k-images-idx3-ubyte.gz"
         guard FileManager.default.fileExists(atPath: path) else { throw XCTSkip("dataset-fashion-mnist not installed") }
         var stream = try IDXImageStream(path: path)
@@ -25,14 +25,14 @@ final class EndToEndTests: XCTestCase {
         return (images, Array(labels[0..<n]))
     }
 
-    func loadModel() throws -> MatrixGaussianMLP {
+    static func loadModel() throws -> MatrixGaussianMLP {
         let (m, _) = try ModelStore.load(Self.packageRoot + "/models/im-fmnist")
         return m as! MatrixGaussianMLP
     }
 
     func testConditionsAgreeWithIndependentComputation() throws {
-        let (images, labels) = try loadImages(50)
-        let model = try loadModel()
+        let (images, labels) = try Self.loadImages(50)
+        let model = try Self.loadModel()
         var config = EvaluationConfig(eta: 1.0, attackSamples: 2, inferenceSamples: 3, seed: 11)
         config.fresh = true
         let arena = Arena(capacity: ImageEvaluator.plan(model: model).bytes)
@@ -110,8 +110,8 @@ final class EndToEndTests: XCTestCase {
 
     /// The JVP-based d_c equals ⟨J_y − J_c, δ⟩ from the averaged Jacobian (two code paths).
     func testJVPMatchesJacobianTimesDelta() throws {
-        let (images, labels) = try loadImages(3)
-        let model = try loadModel()
+        let (images, labels) = try Self.loadImages(3)
+        let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 0.8, attackSamples: 3, inferenceSamples: 4, seed: 5)
         let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
         for (i, image) in images.enumerated() {
@@ -129,8 +129,8 @@ final class EndToEndTests: XCTestCase {
         #if DEBUG
         throw XCTSkip("the allocation contract is for optimized builds: run the tests with -c release (README)")
         #endif
-        let (images, labels) = try loadImages(12)
-        let model = try loadModel()
+        let (images, labels) = try Self.loadImages(12)
+        let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 2, inferenceSamples: 3, seed: 1)
         let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
         var summary = Summary(config: config, modelName: "im", lipschitz: nil)
@@ -158,8 +158,8 @@ final class EndToEndTests: XCTestCase {
 
     /// Results depend on the seed and the image index only, not on the order or the worker.
     func testDeterministicAcrossEvaluators() throws {
-        let (images, labels) = try loadImages(4)
-        let model = try loadModel()
+        let (images, labels) = try Self.loadImages(4)
+        let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 2, inferenceSamples: 3, seed: 9)
         let a = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
         let b = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
@@ -181,8 +181,8 @@ final class EndToEndTests: XCTestCase {
     /// The two-pass strategy (JVP pass, then one VJP for j and j') reports what the one-pass
     /// full Jacobian reports.
     func testTwoPassAgreesWithFullJacobian() throws {
-        let (images, labels) = try loadImages(20)
-        let model = try loadModel()
+        let (images, labels) = try Self.loadImages(20)
+        let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 3, inferenceSamples: 4, seed: 21)
         let full = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
         let two = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
@@ -204,7 +204,7 @@ final class EndToEndTests: XCTestCase {
     }
 
     func testArenaTooSmallForEvaluatorNamesSize() throws {
-        let model = try loadModel()
+        let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 1, inferenceSamples: 1, seed: 0)
         let need = ImageEvaluator.plan(model: model).bytes
         XCTAssertThrowsError(try ImageEvaluator(model: model, config: config, arena: Arena(capacity: need - 64))) { error in

@@ -52,19 +52,33 @@ struct ReferenceMLP {
         let k = p.count
         return (0..<k).map { c in
             // softmax: ∂p_c/∂z_j = p_c (δ_cj − p_j)
-            var g = (0..<k).map { j in p[c] * ((j == c ? 1 : 0) - p[j]) }
-            for i in stride(from: weights.count - 1, through: 0, by: -1) {
-                let n = sizes[i], cOut = sizes[i + 1], s = 1 / Double(n + 1).squareRoot()
-                var gin = [Double](repeating: 0, count: n)
-                for q in 0..<n {
-                    var acc = 0.0
-                    for j in 0..<cOut { acc += weights[i][q * cOut + j] * g[j] }
-                    gin[q] = acc * s
-                }
-                if i > 0 { for q in 0..<n where pres[i - 1][q] <= 0 { gin[q] = 0 } }
-                g = gin
-            }
-            return g
+            backprop((0..<k).map { j in p[c] * ((j == c ? 1 : 0) - p[j]) }, pres)
         }
+    }
+
+    /// ∂z_c/∂x for every class c (k × d): the logits' Jacobian.
+    func logitJacobian(_ x: [Double]) -> [[Double]] {
+        let (p, pres) = forward(x)
+        return (0..<p.count).map { c in backprop((0..<p.count).map { $0 == c ? 1 : 0 }, pres) }
+    }
+
+    /// Logits z (the last pre-activation).
+    func logits(_ x: [Double]) -> [Double] { forward(x).pre.last! }
+
+    /// Input gradient of ⟨g, z⟩ for a cotangent g on the logits.
+    func backprop(_ gz: [Double], _ pres: [[Double]]) -> [Double] {
+        var g = gz
+        for i in stride(from: weights.count - 1, through: 0, by: -1) {
+            let n = sizes[i], cOut = sizes[i + 1], s = 1 / Double(n + 1).squareRoot()
+            var gin = [Double](repeating: 0, count: n)
+            for q in 0..<n {
+                var acc = 0.0
+                for j in 0..<cOut { acc += weights[i][q * cOut + j] * g[j] }
+                gin[q] = acc * s
+            }
+            if i > 0 { for q in 0..<n where pres[i - 1][q] <= 0 { gin[q] = 0 } }
+            g = gin
+        }
+        return g
     }
 }
