@@ -8,4 +8,5 @@ snn=$(bash scripts/build.sh)
 swift test -c release -Xswiftc -enable-testing
 SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
+SNN="$snn" bash scripts/cli-tests-sweeps.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh

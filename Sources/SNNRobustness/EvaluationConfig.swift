@@ -20,9 +20,27 @@ public struct EvaluationConfig: Sendable, Equatable {
         self.eta = eta; self.attackSamples = attackSamples; self.inferenceSamples = inferenceSamples; self.seed = seed
     }
 
+    /// Which streams the attack and inference sets come from: 0 is the shared stream, whose first
+    /// S samples form the S-sample set (nested sets, SPEC 2); `--independent-sets` gives each
+    /// requested S its own stream 1, 2, … (the step field's bits 16–23; bits 0–15 number PGD steps).
+    public var attackSetStream: UInt32 = 0
+    public var inferenceSetStream: UInt32 = 0
+    /// Prediction variance over this many samples of role `variance` (0: not computed).
+    public var varianceSamples = 0
+    /// Count inference samples with max_c f_c(x, θ) == 1 exactly (SPEC 5, section 4.4).
+    public var countExtreme = false
+
     /// The counter address of sample `s` of `role` for image `image`.
     @inlinable public func address(_ role: RandomRole, image: Int, sample: Int, step: Int = 0) -> RandomAddress {
         RandomAddress(seed: seed, role: role, image: shareSamples ? RandomAddress.sharedImage : UInt32(truncatingIfNeeded: image),
-                      sample: UInt32(sample), step: UInt32(step))
+                      sample: UInt32(sample), step: UInt32(step) | stream(role) << 16)
+    }
+
+    @inlinable func stream(_ role: RandomRole) -> UInt32 {
+        switch role {
+        case .attack: return attackSetStream
+        case .inference, .fresh: return inferenceSetStream
+        default: return 0
+        }
     }
 }

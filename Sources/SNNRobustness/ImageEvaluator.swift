@@ -12,7 +12,9 @@ import SNNRuntime
 /// a second pass (drawing the weights dominates), so every class's ∇m_c comes from one pass.
 public final class ImageEvaluator {
     public let model: any StochasticClassifier
-    public let config: EvaluationConfig
+    /// The configuration of the next `evaluate` (buffers do not depend on η, S_A or S_I, so one
+    /// evaluator serves every configuration of a sweep).
+    public var config: EvaluationConfig
     let ws: any ClassifierWorkspace
     /// The arena every buffer below points into: held so it lives as long as the evaluator.
     let arena: Arena
@@ -56,11 +58,28 @@ public final class ImageEvaluator {
         if attack { runAttack(index: index, label: y, into: &r) }
         runInference(index: index, label: y, attack: attack, into: &r)
         if attack && config.fresh { r.freshAdversarialPrediction = runFresh(index: index) }
+        if config.varianceSamples > 0 { r.predictionVariance = predictionVariance(index: index, label: y) }
         return r
+    }
+
+    /// (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² over V = varianceSamples samples of role `variance` (SPEC 5).
+    func predictionVariance(index: Int, label y: Int) -> Float {
+        var sum = 0.0, sumSq = 0.0
+        let V = config.varianceSamples
+        for s in 0..<V {
+            ws.sample(config.address(.variance, image: index, sample: s))
+            ws.input(row: 0).update(from: x, count: d)
+            let f = Double(ws.forward(rows: 1)[0, y])
+            sum += f; sumSq += f * f
+        }
+        let mean = sum / Double(V)
+        return Float(max(sumSq / Double(V) - mean * mean, 0))
     }
 
     func runInference(index: Int, label y: Int, attack: Bool, into r: inout ImageResult) {
         zero(pI, k); zero(pIadv, k); zero(dI, k)
+        var extreme = 0
+        defer { if config.countExtreme { r.extremeSamples = extreme } }
         if attack { zero(jac, k * d) }
         let rows = attack ? 2 : 1
         let identity = Matrix(cot, rows: k, cols: k)
@@ -71,6 +90,11 @@ public final class ImageEvaluator {
             if attack { ws.input(row: 1).update(from: xadv, count: d) }
             let p = ws.forward(rows: rows)
             Vec.axpy(1, p.row(0), pI, k)
+            if config.countExtreme {
+                var top: Float = 0
+                for c in 0..<k { top = max(top, p[0, c]) }
+                if top == 1 { extreme += 1 }
+            }
             if attack {
                 Vec.axpy(1, p.row(1), pIadv, k)
                 Vec.axpy(1, ws.jvp(tangent: delta), dI, k)

@@ -21,6 +21,8 @@ public struct ImageResult {
     public var runnerUpCosAlpha: Float = .nan         // of j' = conditions.runnerUpClass
     public var runnerUpGradNorm: Float = .nan
     public var minMargin: Float = .nan                // m_{j'}
+    public var predictionVariance: Float = .nan       // (1/V) Σ_v (f_y(x, θ_v) − f̄_y)², V = --variance-samples
+    public var extremeSamples = -1                    // inference samples with max_c f_c(x, θ) == 1; −1 if not counted
 
     public init() {}
     public var cleanCorrect: Bool { cleanPrediction == label }

@@ -12,7 +12,14 @@ public struct JSONLineWriter {
     }
     public func deallocate() { bytes.deallocate() }
 
-    public mutating func begin() { count = 0; first = true; put(UInt8(ascii: "{")) }
+    /// Fields written at the start of every line (the run's constants: model, seed, …), as JSON
+    /// text without braces. Set once before the first line; writing it copies bytes only.
+    public var prefix: [UInt8] = []
+
+    public mutating func begin() {
+        count = 0; first = true; put(UInt8(ascii: "{"))
+        if !prefix.isEmpty { for b in prefix { put(b) }; first = false }
+    }
     public mutating func end() { put(UInt8(ascii: "}")); put(UInt8(ascii: "\n")) }
 
     @inline(__always) mutating func put(_ b: UInt8) {
@@ -79,7 +86,11 @@ extension ImageResult {
         w.field("norm", attack.norm.jsonName)
         w.field("loss", attack.loss.jsonName)
         w.classField("target", target)
-        if attack.method == .pgd { w.field("pgd_steps", attack.pgdSteps) } else { w.null("pgd_steps") }
+        if attack.method == .pgd {
+            w.field("pgd_steps", attack.pgdSteps); w.field("pgd_step_size", attack.stepSize(eta: eta))
+        } else {
+            w.null("pgd_steps"); w.null("pgd_step_size")
+        }
         w.field("clean_prediction", cleanPrediction)
         w.field("clean_correct", cleanCorrect)
         w.field("clean_probability", cleanProbability)
@@ -101,6 +112,8 @@ extension ImageResult {
         w.field("runner_up_margin", minMargin)
         w.field("runner_up_cos_alpha", runnerUpCosAlpha)
         w.field("runner_up_grad_norm", runnerUpGradNorm)
+        w.field("prediction_variance", predictionVariance)
+        if extremeSamples >= 0 { w.field("extreme_samples", extremeSamples) } else { w.null("extreme_samples") }
         w.end()
     }
 }

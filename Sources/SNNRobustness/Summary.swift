@@ -24,6 +24,7 @@ public struct Summary {
     var clean = 0, adversarial = 0, fresh = 0, freshN = 0, attacked = 0
     var linear = 0, smooth = 0
     var deltaNorm = Stat(), cosAlpha = Stat(), gradNorm = Stat(), cosTimesNorm = Stat()
+    var variance = Stat(), extremeSamples = 0, extremeImages = 0, extremeCounted = 0
 
     public init(config: EvaluationConfig, modelName: String, lipschitz: Float?) {
         self.config = config; self.modelName = modelName; self.lipschitz = lipschitz
@@ -32,6 +33,11 @@ public struct Summary {
     public mutating func add(_ r: ImageResult) {
         n += 1
         if r.cleanCorrect { clean += 1 }
+        variance.add(r.predictionVariance)
+        if r.extremeSamples >= 0 {
+            extremeCounted += 1; extremeSamples += r.extremeSamples
+            if r.extremeSamples > 0 { extremeImages += 1 }
+        }
         guard r.attacked else { return }
         attacked += 1
         if r.adversarialPrediction == r.label { adversarial += 1 }
@@ -67,7 +73,10 @@ public struct Summary {
             "eta": Double(config.eta), "attack_samples": config.attackSamples, "inference_samples": config.inferenceSamples,
             "seed": config.seed, "share_samples": config.shareSamples, "lipschitz": lipschitz.map { Double($0) } ?? NSNull(),
             "images": n, "clean_accuracy": rate(clean, n),
+            "independent_sets": config.attackSetStream != 0 || config.inferenceSetStream != 0,
         ]
+        if variance.n > 0 { out["prediction_variance"] = variance.json; out["variance_samples"] = config.varianceSamples }
+        if extremeCounted > 0 { out["extreme_samples"] = extremeSamples; out["images_with_extreme_samples"] = extremeImages }
         if attacked > 0 {
             out["adversarial_accuracy"] = rate(adversarial, n)
             out["fresh_adversarial_accuracy"] = freshN > 0 ? rate(fresh, freshN) : NSNull()
@@ -77,6 +86,11 @@ public struct Summary {
             out["grad_norm"] = gradNorm.json; out["grad_norm_times_cos_alpha"] = cosTimesNorm.json
         }
         return out
+    }
+
+    /// The summary file: the model, the number of images and one object per configuration.
+    public static func file(_ sums: [Summary]) -> [String: Any] {
+        ["model": sums.first?.modelName ?? "", "images": sums.first?.n ?? 0, "configurations": sums.map(\.json)]
     }
 
     /// A few human-readable lines for stderr.

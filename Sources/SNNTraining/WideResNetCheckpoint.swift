@@ -11,7 +11,11 @@ public enum WideResNetCheckpoint {
 
     public struct State: Equatable {
         public var epochsDone: Int; public var seconds: Double
-        public init(epochsDone: Int, seconds: Double) { self.epochsDone = epochsDone; self.seconds = seconds }
+        /// Schedule changes made with `allowEpochChange` ("15→8 after epoch 2; …"), for the card.
+        public var scheduleNotes: String = ""
+        public init(epochsDone: Int, seconds: Double, scheduleNotes: String = "") {
+            self.epochsDone = epochsDone; self.seconds = seconds; self.scheduleNotes = scheduleNotes
+        }
     }
 
     /// The settings a resumed run must share with the run that wrote the checkpoint.
@@ -35,14 +39,17 @@ public enum WideResNetCheckpoint {
         var meta = settings(t)
         meta["epochs_done"] = "\(state.epochsDone)"
         meta["seconds"] = String(format: "%.1f", state.seconds)
+        meta["schedule_notes"] = state.scheduleNotes
         try SafetensorsWriter.write(path: path, tensors: list, metadata: meta)
     }
 
     /// Restores parameters and momentum into `t`; fails with a one-line reason when the file was
     /// written with other settings or lacks a tensor.
-    public static func load(into t: WideResNetTrainer, from path: String) throws -> State {
+    /// With `allowEpochChange`, a different epoch count is accepted: the learning-rate schedule
+    /// follows the new count from the next epoch on, and the change is recorded in `scheduleNotes`.
+    public static func load(into t: WideResNetTrainer, from path: String, allowEpochChange: Bool = false) throws -> State {
         let file = try SafetensorsFile(path: path)
-        for (k, v) in settings(t) where file.metadata[k] != v {
+        for (k, v) in settings(t) where file.metadata[k] != v && !(allowEpochChange && k == "epochs") {
             throw ModelError.badCard(path, "checkpoint was written with \(k) = \(file.metadata[k] ?? "none"), this run has \(v); "
                                      + "resume with the same settings or start a new output directory")
         }
@@ -55,6 +62,10 @@ public enum WideResNetCheckpoint {
             let v = try file.floatArray("velocity/" + e.name, shape: e.shape)
             (t.velocity.data + e.offset).update(from: v, count: e.count)
         }
-        return State(epochsDone: done, seconds: seconds)
+        var notes = file.metadata["schedule_notes"] ?? ""
+        if let old = file.metadata["epochs"], old != "\(t.config.epochs)" {
+            notes += (notes.isEmpty ? "" : "; ") + "epochs changed from \(old) to \(t.config.epochs) after epoch \(done)"
+        }
+        return State(epochsDone: done, seconds: seconds, scheduleNotes: notes)
     }
 }

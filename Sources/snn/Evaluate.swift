@@ -13,7 +13,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
     @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10.") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
-    @Option(help: "Attack length η in pixel units of the attack's norm. 0 evaluates clean accuracy only.") var eta: Float = 1.5
+    @Option(help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
     @Option(help: "Attack: fgm (L2 step), fgsm (L∞ sign step) or pgd (projected steps).") var attack: AttackMethod = .fgm
     @Option(help: "Norm of the attack: 2 or inf (default: 2 for fgm and pgd, inf for fgsm).") var norm: AttackNorm?
     @Option(help: "Attack loss on the averaged prediction: ce, margin or cw (averaged logits).") var loss: AttackLoss = .ce
@@ -21,10 +21,14 @@ struct Evaluate: ParsableCommand {
     @Option(help: "PGD: number of steps T.") var pgdSteps: Int?
     @Option(help: "PGD: step size ν (default η/5).") var pgdStepSize: Float?
     @Flag(help: "PGD: start at a uniform random point of the η-ball instead of x.") var randomStart = false
-    @Option(help: "S_A: samples in the attack set.") var attackSamples = 10
-    @Option(help: "S_I: samples in the inference set (and in the fresh set).") var inferenceSamples = 100
+    @Option(help: "S_A: samples in the attack set; a comma-separated list sweeps (nested sets).") var attackSamples: NumberList<Int> = [10]
+    @Option(help: "S_I: samples in the inference set (and in the fresh set); a comma-separated list sweeps (nested sets).") var inferenceSamples: NumberList<Int> = [100]
+    @Flag(help: "Draw each requested S_A and S_I from its own stream instead of nesting the sets.") var independentSets = false
+    @Option(help: "Report each image's prediction variance over this many samples (SPEC 5; the paper uses 1000).") var varianceSamples = 0
+    @Flag(help: "Report how many inference samples give max_c f_c(x, θ) == 1 exactly (extreme predictions, SPEC 5).") var extreme = false
     @Option(help: "Seed of every random number (Philox key).") var seed: UInt64 = 0
     @Option(help: "Evaluate only the first N images.") var limit: Int?
+    @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards.") var shard: Shard?
     @Option(help: "Worker threads (results do not depend on it).") var threads = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
     @Option(help: "Write the summary JSON to this file.") var summary: String?
@@ -33,8 +37,11 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
 
     func validate() throws {
-        guard eta >= 0, eta.isFinite else { throw ValidationError("--eta must be a finite number ≥ 0") }
-        guard attackSamples >= 1, inferenceSamples >= 1 else { throw ValidationError("--attack-samples and --inference-samples must be at least 1") }
+        guard eta.values.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw ValidationError("--eta must be finite numbers ≥ 0") }
+        guard attackSamples.values.allSatisfy({ $0 >= 1 }), inferenceSamples.values.allSatisfy({ $0 >= 1 }) else {
+            throw ValidationError("--attack-samples and --inference-samples must be at least 1")
+        }
+        guard varianceSamples >= 0 else { throw ValidationError("--variance-samples must be ≥ 0") }
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
         if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
@@ -64,13 +71,17 @@ struct Evaluate: ParsableCommand {
         guard budget >= needed else {
             throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
         }
-        var config = EvaluationConfig(eta: eta, attackSamples: attackSamples, inferenceSamples: inferenceSamples, seed: seed)
-        config.fresh = !noFresh
-        config.shareSamples = shareSamples
-        config.attack = try attackConfig()
-        if case .fixed(let t) = config.attack.target, t >= m.classCount {
+        var base = EvaluationConfig(eta: 0, attackSamples: 1, inferenceSamples: 1, seed: seed)
+        base.fresh = !noFresh
+        base.shareSamples = shareSamples
+        base.attack = try attackConfig()
+        base.varianceSamples = varianceSamples
+        base.countExtreme = extreme
+        if case .fixed(let t) = base.attack.target, t >= m.classCount {
             usageFailure("--target \(t) is not a class of \(card.name) (classes 0…\(m.classCount - 1))")
         }
+        let configs = sweep(base)
+        let nc = configs.count
 
         // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
         // CIFAR-10 labels from the records.
@@ -88,75 +99,94 @@ struct Evaluate: ParsableCommand {
         let labelSource = labels ?? stream.name
         let total = min(stream.declaredCount ?? .max, limit ?? .max)
         let batchLabels = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        let batchIndices = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        batchIndices.initialize(repeating: 0, count: batch)
+        defer { batchIndices.deallocate() }
+        let anyTargetClash = configs.contains { $0.eta > 0 }
         batchLabels.initialize(repeating: 0, count: batch)
         defer { batchLabels.deallocate() }
 
         let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
-        let evaluators = try arenas.map { try ImageEvaluator(model: m, config: config, arena: $0) }
+        let evaluators = try arenas.map { try ImageEvaluator(model: m, config: configs[0], arena: $0) }
         let stagingArena = Arena(capacity: staging)
         let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
-        let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch)
-        results.initialize(repeating: ImageResult(), count: batch)
+        let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
+        results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
         let pool = WorkerPool(count: threads)
-        var sum = Summary(config: config, modelName: card.name, lipschitz: m.smoothness)
+        var sums = configs.map { Summary(config: $0, modelName: card.name, lipschitz: m.smoothness) }
         var writer = JSONLineWriter()
+        writer.prefix = RunConstants(model: card.name, config: configs[0], lipschitz: m.smoothness).linePrefix
         defer { writer.deallocate() }
         let progress = isatty(2) != 0
         let d = m.inputSize, k = m.classCount
 
         let started = DispatchTime.now().uptimeNanoseconds
-        var next = 0
+        var next = 0, evaluated = 0, exhausted = false
         var pendingError: Error? = nil
         while next < total && pendingError == nil {
             // read a batch (a read error ends the run after the images already read are written)
             var count = 0
-            while count < batch && next + count < total {
+            while count < batch && next < total {
                 let label: Int
+                let index = next
                 do {
                     let read = try stream.nextRawImage(into: raw + count * d)
-                    guard read.available else { break }
-                    label = read.label ?? Int(labelValues[next + count])
+                    guard read.available else { exhausted = true; break }
+                    label = read.label ?? Int(labelValues[index])
                 } catch { pendingError = error; break }
+                next += 1
+                if let shard, index % shard.count != shard.index { continue }   // another shard's image
                 if label >= k {
-                    pendingError = DataFailure(message: "\(labelSource): record \(next + count) has label \(label), but the model has \(k) classes")
+                    pendingError = DataFailure(message: "\(labelSource): record \(index) has label \(label), but the model has \(k) classes")
                     break
                 }
-                if case .fixed(let t) = config.attack.target, t == label, eta > 0 {
-                    pendingError = DataFailure(message: "\(labelSource): record \(next + count) has label \(label), the same as --target \(t): "
+                if case .fixed(let t) = base.attack.target, t == label, anyTargetClash {
+                    pendingError = DataFailure(message: "\(labelSource): record \(index) has label \(label), the same as --target \(t): "
                                                + "a targeted attack needs another class (use --target next for (label + 1) mod classes)")
                     break
                 }
                 batchLabels[count] = label
+                batchIndices[count] = index
                 count += 1
             }
-            let first = next, n = count
+            let n = count
             pool.run { w in
                 var slot = w
                 while slot < n {
                     let e = evaluators[w]
                     let src = raw + slot * d
                     for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
-                    results[slot] = e.evaluate(index: first + slot, label: batchLabels[slot])
+                    // every configuration of the sweep; the variance (independent of η, S) once per image
+                    for c in 0..<nc {
+                        var cfg = configs[c]
+                        if c > 0 { cfg.varianceSamples = 0 }
+                        e.config = cfg
+                        var r = e.evaluate(index: batchIndices[slot], label: batchLabels[slot])
+                        if c > 0 { r.predictionVariance = results[slot * nc].predictionVariance }
+                        results[slot * nc + c] = r
+                    }
                     slot += self.threads
                 }
             }
             for slot in 0..<n {
-                sum.add(results[slot])
-                results[slot].write(to: &writer)
-                writeAll(1, writer.bytes, writer.count)
+                for c in 0..<nc {
+                    sums[c].add(results[slot * nc + c])
+                    results[slot * nc + c].write(to: &writer)
+                    writeAll(1, writer.bytes, writer.count)
+                }
             }
-            next += n
-            if n == 0 { break }
+            evaluated += n
+            if n == 0 && (exhausted || next >= total) { break }
             if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
         }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
         if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        if let summary { try writeJSONAtomically(sum.json, to: summary) }
+        if let summary { try writeJSONAtomically(Summary.file(sums), to: summary) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
-        FileHandle.standardError.write(sum.text.data(using: .utf8)!)
+        for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
         FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",
-                                              next, seconds, Double(next) / max(seconds, 1e-9), threads).data(using: .utf8)!)
+                                              evaluated, seconds, Double(evaluated) / max(seconds, 1e-9), threads).data(using: .utf8)!)
         if let pendingError { throw pendingError }
     }
 }
@@ -180,11 +210,54 @@ extension Evaluate {
         a.pgdStepSize = pgdStepSize
         a.randomStart = randomStart
         if let problem = a.problem { throw ValidationError(problem) }
-        if eta == 0 && (target != nil || attack != .fgm || loss != .ce) {
+        if eta.values.allSatisfy({ $0 == 0 }) && (target != nil || attack != .fgm || loss != .ce) {
             throw ValidationError("--eta 0 evaluates clean accuracy only; attack flags (--attack, --loss, --target) conflict with it")
         }
         return a
     }
+}
+
+extension Evaluate {
+    /// Every configuration of the sweep, η outermost, then S_A, then S_I (the order of the JSON
+    /// lines of one image). With --independent-sets the i-th requested S_A and S_I draw from
+    /// streams i + 1 instead of the shared nested stream 0.
+    func sweep(_ base: EvaluationConfig) -> [EvaluationConfig] {
+        var out: [EvaluationConfig] = []
+        for e in eta.values {
+            for (ai, sa) in attackSamples.values.enumerated() {
+                for (ii, si) in inferenceSamples.values.enumerated() {
+                    var c = base
+                    c.eta = e; c.attackSamples = sa; c.inferenceSamples = si
+                    if independentSets { c.attackSetStream = UInt32(ai + 1); c.inferenceSetStream = UInt32(ii + 1) }
+                    out.append(c)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// `--shard i/n`: the images with index ≡ i (mod n).
+struct Shard: ExpressibleByArgument {
+    let index: Int, count: Int
+    init?(argument: String) {
+        let parts = argument.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else { return nil }
+        index = i; count = n
+    }
+}
+
+/// A comma-separated list of numbers ("0.5,1,1.5"): not empty, no duplicates.
+struct NumberList<T: LosslessStringConvertible & Hashable>: ExpressibleByArgument, ExpressibleByArrayLiteral {
+    var values: [T]
+    init(arrayLiteral elements: T...) { values = elements }
+    init?(argument: String) {
+        let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        let parsed = parts.compactMap { T($0) }
+        guard !parts.isEmpty, parsed.count == parts.count, Set(parsed).count == parsed.count else { return nil }
+        values = parsed
+    }
+    var defaultValueDescription: String { values.map { "\($0)" }.joined(separator: ",") }
 }
 
 extension AttackMethod: ExpressibleByArgument {}
@@ -224,9 +297,14 @@ func writeAll(_ fd: Int32, _ p: UnsafePointer<UInt8>, _ n: Int) {
 func writeJSONAtomically(_ object: Any, to path: String) throws {
     var data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
     data.append(0x0A)
+    try writeDataAtomically(data, to: path)
+}
+
+/// Writes `data` to `path` via a temporary file and rename.
+func writeDataAtomically(_ data: Data, to path: String) throws {
     let tmp = path + ".tmp"
     do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-        throw DataFailure(message: "\(path): cannot write summary (\(error.localizedDescription))")
+        throw DataFailure(message: "\(path): cannot write (\(error.localizedDescription))")
     }
-    guard rename(tmp, path) == 0 else { throw DataFailure(message: "\(path): cannot write summary (\(String(cString: strerror(errno))))") }
+    guard rename(tmp, path) == 0 else { throw DataFailure(message: "\(path): cannot write (\(String(cString: strerror(errno))))") }
 }

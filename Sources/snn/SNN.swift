@@ -6,7 +6,7 @@ struct SNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snn",
         abstract: "Measure how sampling changes the adversarial robustness of stochastic neural networks.",
-        subcommands: [Evaluate.self, Train.self, Info.self, Card.self])
+        subcommands: [Evaluate.self, Summarize.self, Train.self, Info.self, Card.self])
 
     /// ArgumentParser's usage errors exit with 64 (EX_USAGE); this tool's contract is 2 for usage
     /// and 1 for data errors (README, error catalogue).

@@ -34,6 +34,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Wide ResNet: images unfolded per convolution GEMM.", visibility: .hidden)) var chunk = 8
     @Flag(help: "Wide ResNet: continue from OUTPUT/checkpoint.safetensors (written after every epoch).") var resume = false
     @Option(help: "Wide ResNet: stop after this many epochs in this run, leaving the checkpoint for --resume.") var stopAfter: Int?
+    @Flag(help: "Wide ResNet, with --resume: accept a different --epochs (the learning-rate schedule follows the new count from the next epoch; the card records the change).") var reschedule = false
 
     var isWideResNet: Bool { architecture == "wide-resnet" || architecture == "wrn" }
 
@@ -49,6 +50,7 @@ struct Train: ParsableCommand {
             if let problem = c.problem { throw ValidationError("--depth/--widen/--dropout: \(problem)") }
             if objective != nil || smoothingVariance != nil { throw ValidationError("--objective and --smoothing-variance apply to the MLP only") }
             if let n = stopAfter, n < 1 { throw ValidationError("--stop-after must be at least 1 epoch") }
+            if reschedule && !resume { throw ValidationError("--reschedule applies with --resume only") }
             if !(momentum >= 0 && momentum < 1) || !(weightDecay >= 0) { throw ValidationError("--momentum must be in [0, 1) and --weight-decay ≥ 0") }
         } else {
             guard let o = objective, Objective(rawValue: o) != nil else { throw ValidationError("--objective must be elbo or im") }

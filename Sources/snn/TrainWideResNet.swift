@@ -32,7 +32,7 @@ extension Train {
                 guard FileManager.default.fileExists(atPath: checkpoint) else {
                     throw DataFailure(message: "\(checkpoint): no checkpoint to resume from (run without --resume to start)")
                 }
-                state = try WideResNetCheckpoint.load(into: trainer, from: checkpoint)
+                state = try WideResNetCheckpoint.load(into: trainer, from: checkpoint, allowEpochChange: reschedule)
                 log("resuming \(modelName) after epoch \(state.epochsDone)/\(epochs) (\(Int(state.seconds)) s so far)")
             } else if FileManager.default.fileExists(atPath: checkpoint) {
                 throw DataFailure(message: "\(checkpoint) exists: pass --resume to continue it, or remove it to start again")
@@ -44,7 +44,7 @@ extension Train {
             for epoch in state.epochsDone..<last {
                 let r = train.images.withUnsafeBufferPointer { im in train.labels.withUnsafeBufferPointer { lb in
                     trainer.trainEpoch(epoch, images: im.baseAddress!, labels: lb.baseAddress!, count: train.count) } }
-                state = .init(epochsDone: epoch + 1, seconds: state.seconds + r.seconds)
+                state = .init(epochsDone: epoch + 1, seconds: state.seconds + r.seconds, scheduleNotes: state.scheduleNotes)
                 try WideResNetCheckpoint.save(trainer, state: state, to: checkpoint)
                 let check = test.images.withUnsafeBufferPointer { im in test.labels.withUnsafeBufferPointer { lb in
                     trainer.evaluate(images: im.baseAddress!, labels: lb.baseAddress!, count: min(test.count, 2000), sampleCounts: [1], seed: seed) } }
@@ -69,7 +69,8 @@ extension Train {
                 seconds: (state.seconds * 10).rounded() / 10, threads: 1,
                 notes: "batch norm in training mode (PyTorch momentum 0.1), one dropout mask per image and step"
                     + (config.augment ? ", random horizontal flip and shift of up to \(config.shift) pixels" : "")
-                    + "; the last partial batch of each epoch is dropped; normalisation mean \(fashionMNISTMean), std \(fashionMNISTStd)")
+                    + "; the last partial batch of each epoch is dropped; normalisation mean \(fashionMNISTMean), std \(fashionMNISTStd)"
+                    + (state.scheduleNotes.isEmpty ? "" : "; schedule: \(state.scheduleNotes) (--reschedule)"))
             card.evaluation = measureWideResNetCard(trainer, test: test, seed: seed)
             try model.save(card: card, to: output)
             try? FileManager.default.removeItem(atPath: checkpoint)
