@@ -45,5 +45,46 @@ let package = Package(
             path: "Benchmarks/EvaluateBench",
             swiftSettings: benchSettings,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
+        // Wide ResNet per-sample speed and the convolution-algorithm comparison (bench/WRN-RESULTS.md).
+        .target(
+            name: "WRNBenchSupport",
+            dependencies: [
+                .product(name: "SNNRuntime", package: "snn"),
+                .product(name: "SNNModels", package: "snn"),
+            ],
+            path: "Support/WRNBenchSupport",
+            swiftSettings: benchSettings),
+        .executableTarget(
+            name: "WRNBench",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "SNNRuntime", package: "snn"),
+                .product(name: "SNNModels", package: "snn"),
+                "WRNBenchSupport",
+            ],
+            path: "Benchmarks/WRNBench",
+            swiftSettings: benchSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
+        .executableTarget(
+            name: "ConvBench",
+            dependencies: [
+                .product(name: "Benchmark", package: "package-benchmark"),
+                .product(name: "SNNRuntime", package: "snn"),
+                "WRNBenchSupport",
+            ],
+            path: "Benchmarks/ConvBench",
+            swiftSettings: benchSettings,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]),
+        // Plain release executable for scripts/bench-wrn.sh (outside Benchmarks/, so the
+        // benchmark plugin does not take it for a benchmark target).
+        .executableTarget(
+            name: "wrn-speed",
+            dependencies: [
+                .product(name: "SNNRuntime", package: "snn"),
+                .product(name: "SNNModels", package: "snn"),
+                "WRNBenchSupport",
+            ],
+            path: "Tools/wrn-speed",
+            swiftSettings: benchSettings),
     ]
 )

@@ -49,13 +49,26 @@ public final class ImageEvaluator {
     /// The input buffer to fill with the image (pixel space [0, 1]) before `evaluate`.
     public var input: UnsafeMutablePointer<Float> { x }
 
-    public func evaluate(index: Int, label y: Int) -> ImageResult {
+    /// The attack part of the last result, reused by `evaluate(…, reuseAttack: true)`.
+    var lastAttack = ImageResult()
+
+    /// `reuseAttack`: the previous call was the same image with the same η, S_A and attack (a sweep
+    /// over S_I): δ is still in the buffers, so only the inference part runs again.
+    public func evaluate(index: Int, label y: Int, reuseAttack: Bool = false) -> ImageResult {
         var r = ImageResult()
         r.index = index; r.label = y; r.eta = config.eta
         r.attackSamples = config.attackSamples; r.inferenceSamples = config.inferenceSamples
         r.attack = config.attack
         let attack = config.eta > 0
-        if attack { runAttack(index: index, label: y, into: &r) }
+        if attack {
+            if reuseAttack && lastAttack.index == index && lastAttack.attacked {
+                r.attackPrediction = lastAttack.attackPrediction; r.target = lastAttack.target
+                r.deltaNorm = lastAttack.deltaNorm; r.deltaLinf = lastAttack.deltaLinf
+            } else {
+                runAttack(index: index, label: y, into: &r)
+                lastAttack = r
+            }
+        }
         runInference(index: index, label: y, attack: attack, into: &r)
         if attack && config.fresh { r.freshAdversarialPrediction = runFresh(index: index) }
         if config.varianceSamples > 0 { r.predictionVariance = predictionVariance(index: index, label: y) }

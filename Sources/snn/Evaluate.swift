@@ -162,7 +162,10 @@ struct Evaluate: ParsableCommand {
                         var cfg = configs[c]
                         if c > 0 { cfg.varianceSamples = 0 }
                         e.config = cfg
-                        var r = e.evaluate(index: batchIndices[slot], label: batchLabels[slot])
+                        // consecutive configurations differing only in S_I share the attack (δ does not depend on S_I)
+                        let same = c > 0 && configs[c - 1].eta == cfg.eta && configs[c - 1].attackSamples == cfg.attackSamples
+                            && configs[c - 1].attackSetStream == cfg.attackSetStream
+                        var r = e.evaluate(index: batchIndices[slot], label: batchLabels[slot], reuseAttack: same)
                         if c > 0 { r.predictionVariance = results[slot * nc].predictionVariance }
                         results[slot * nc + c] = r
                     }
