@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, the Swift tests (release build: the allocation contract and the
-# end-to-end checks are for optimized code) and the command-line checks of scripts/cli-tests.sh.
+# end-to-end checks are for optimized code), the command-line checks of scripts/cli-tests*.sh and
+# the quick reproduction (scripts/reproduce --quick: plots and report build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,3 +11,8 @@ SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
+# the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
+repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
+SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
+grep -q "## The paper's claims against our measurements" "$repro/REPORT.md" && ls "$repro"/figures/fig05_fgm_accuracy.{png,svg} >/dev/null
+echo "reproduce --quick: report and figures built"

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""Plots (PNG and SVG) and docs/REPORT.md from the JSON files of scripts/reproduce alone.
+
+    python3 scripts/plot.py OUT_DIR [--report docs/REPORT.md] [--figures docs/figures]
+
+matplotlib comes from PyPI into a private venv on first use ($SNN_PLOT_VENV, default
+/tmp/snn-plot-venv), like the PyTorch scripts do for torch.
+"""
+import argparse, glob, json, os, subprocess, sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV = os.environ.get("SNN_PLOT_VENV", "/tmp/snn-plot-venv")
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        return
+    except ImportError:
+        pass
+    python = os.path.join(VENV, "bin", "python")
+    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
+        sys.exit(f"matplotlib is missing from {VENV}; install it with: {python} -m pip install matplotlib")
+    if not os.path.exists(python):
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+    if subprocess.run([python, "-c", "import matplotlib"], capture_output=True).returncode != 0:
+        print(f"installing matplotlib into {VENV}", file=sys.stderr)
+        subprocess.check_call([python, "-m", "pip", "install", "-q", "matplotlib"])
+    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
+
+
+# ---------------------------------------------------------------- data
+
+def load(out):
+    """{part: {model: [configuration summaries]}} and the per-image lines where needed."""
+    data = {}
+    for path in sorted(glob.glob(os.path.join(out, "*", "*.summary.json"))):
+        part = os.path.basename(os.path.dirname(path))
+        model = os.path.basename(path)[: -len(".summary.json")]
+        configs = json.load(open(path))["configurations"]
+        for c in configs:                       # η is a float32 in the JSON: 0.1 → 0.10000000149…
+            c["eta"] = float(f"{c['eta']:.6g}")
+        data.setdefault(part, {})[model] = configs
+    return data
+
+
+def lines(out, part, model):
+    path = os.path.join(out, part, model + ".jsonl")
+    return [json.loads(l) for l in open(path)] if os.path.exists(path) else []
+
+
+def rate(c, key):
+    v = c.get(key)
+    return v["rate"] if isinstance(v, dict) and v.get("rate") is not None else float("nan")
+
+
+def stat(c, key, field="median"):
+    v = c.get(key)
+    return v[field] if isinstance(v, dict) and v.get(field) is not None else float("nan")
+
+
+def series(configs, by, x="eta", y=lambda c: rate(c, "adversarial_accuracy"), where=lambda c: True):
+    """{value of `by`: ([x], [y])} over configurations with η > 0."""
+    out = {}
+    for c in configs:
+        if c["eta"] <= 0 or not where(c):
+            continue
+        xs, ys = out.setdefault(c[by], ([], []))
+        xs.append(c[x]); ys.append(y(c))
+    return {k: (list(zip(*sorted(zip(*v))))) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------- figures
+
+PAIRS = [("MLP: IM (solid) vs VMG/BNN (dashed)", "im-fmnist", "vmg-fmnist"),
+         ("WRN: p = 0.6 (solid) vs p = 0.3 (dashed)", "wrn-fmnist-p06", "wrn-fmnist-p03")]
+
+
+def figure_by_samples(plt, data, part, name, title, by="attack_samples", y=lambda c: rate(c, "adversarial_accuracy"),
+                      ylabel="adversarial accuracy", pairs=PAIRS, extra=None):
+    runs = data.get(part, {})
+    panels = [p for p in pairs if p[1] in runs or p[2] in runs]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
+    for ax, (label, solid, dashed) in zip(axes[0], panels):
+        colours = {}
+        for model, style in ((solid, "-"), (dashed, "--")):
+            for k, (xs, ys) in sorted(series(runs.get(model, []), by, y=y).items()):
+                colour = colours.setdefault(k, f"C{len(colours)}")
+                name = "S_A" if by == "attack_samples" else "S_I"
+                ax.plot(xs, ys, style, color=colour, marker="o", ms=3, label=f"{name}={k}" if style == "-" else None)
+        if extra and solid.startswith("wrn") and extra in runs:
+            for k, (xs, ys) in sorted(series(runs[extra], by, y=y).items()):
+                if k == max(c[by] for c in runs[extra]):
+                    ax.plot(xs, ys, ":", color="k", label=f"dropout off, S_A={k}")
+        ax.set_title(label, fontsize=9); ax.set_xlabel("η"); ax.set_ylabel(ylabel); ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_smoothed(plt, data):
+    runs = data.get("smoothed", {})
+    if not runs:
+        return None
+    fig, axes = plt.subplots(1, len(runs), figsize=(5.5 * len(runs), 4), squeeze=False)
+    for ax, (model, configs) in zip(axes[0], sorted(runs.items())):
+        cs = sorted((c for c in configs if c["eta"] > 0), key=lambda c: c["eta"])
+        xs = [c["eta"] for c in cs]
+        ax.plot(xs, [rate(c, "adversarial_accuracy") for c in cs], "-o", ms=3, label="adversarial accuracy")
+        ax.plot(xs, [rate(c, "linear_condition_rate") for c in cs], "--s", ms=3, label="linear condition (Thm 3.2)")
+        ax.plot(xs, [rate(c, "smooth_condition_rate") for c in cs], ":^", ms=3, label="smooth condition (Thm 3.4)")
+        ax.set_title(model, fontsize=9); ax.set_xlabel("η"); ax.set_ylabel("rate"); ax.grid(alpha=0.3); ax.legend(fontsize=7)
+    fig.suptitle("Figure 3: condition rates beside adversarial accuracy (randomized smoothing)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_variance(plt, out, data):
+    runs = data.get("variance", {})
+    if not runs:
+        return None
+    models = sorted(runs)
+    values = [[l["prediction_variance"] for l in lines(out, "variance", m) if l.get("prediction_variance") is not None] for m in models]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.boxplot(values, showfliers=False)
+    ax.set_xticks(range(1, len(models) + 1), models, fontsize=8)
+    ax.set_ylabel("prediction variance of f_y (per image)")
+    ax.set_title("Figure 4: prediction variance per model", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_losses(plt, data):
+    models = [m for m in ("im-fmnist", "vmg-fmnist") if m in data.get("cw", {}) or m in data.get("margin", {})]
+    if not models:
+        return None
+    fig, axes = plt.subplots(1, len(models), figsize=(5.5 * len(models), 4), squeeze=False)
+    for ax, m in zip(axes[0], models):
+        for part, style, label in (("fgm", "-o", "cross-entropy"), ("cw", "--s", "CW (averaged logits)"), ("margin", ":*", "margin")):
+            cs = [c for c in data.get(part, {}).get(m, []) if c["eta"] > 0 and c["attack_samples"] == 10]
+            cs.sort(key=lambda c: c["eta"])
+            if cs:
+                ax.plot([c["eta"] for c in cs], [rate(c, "adversarial_accuracy") for c in cs], style, ms=4, label=label)
+        ax.set_title(m + " (S_A = 10)", fontsize=9); ax.set_xlabel("η"); ax.set_ylabel("adversarial accuracy"); ax.grid(alpha=0.3); ax.legend(fontsize=7)
+    fig.suptitle("Figure 15: losses", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save(fig, figdir, name):
+    if fig is None:
+        return None
+    os.makedirs(figdir, exist_ok=True)
+    for ext in ("png", "svg"):
+        fig.savefig(os.path.join(figdir, f"{name}.{ext}"), dpi=110)
+    return name
+
+
+# ---------------------------------------------------------------- report
+
+def fmt(v, digits=2):
+    return "–" if v is None or v != v else f"{v:.{digits}f}"
+
+
+def claims(data, ref):
+    """Our numbers for each claim of the paper and whether they support it."""
+    out = []
+    def acc_at(model, part, sa=None, si=None, eta=None):
+        cs = data.get(part, {}).get(model, [])
+        cs = [c for c in cs if c["eta"] > 0 and (sa is None or c["attack_samples"] == sa) and (si is None or c["inference_samples"] == si)
+              and (eta is None or abs(c["eta"] - eta) < 1e-6)]
+        return cs
+
+    # 0: accuracy falls with S_A (FGM, FGSM, PGD)
+    rows, votes = [], []
+    for part in ("fgm", "fgsm", "pgd"):
+        for m, configs in sorted(data.get(part, {}).items()):
+            sas = sorted({c["attack_samples"] for c in configs})
+            if len(sas) < 2:
+                continue
+            for eta in sorted({c["eta"] for c in configs if c["eta"] > 0}):
+                lo = [c for c in configs if c["eta"] == eta and c["attack_samples"] == sas[0]]
+                hi = [c for c in configs if c["eta"] == eta and c["attack_samples"] == sas[-1]]
+                if lo and hi:
+                    a, b = rate(lo[0], "adversarial_accuracy"), rate(hi[0], "adversarial_accuracy")
+                    votes.append(b <= a)
+            cs = [c for c in configs if c["eta"] == max(c["eta"] for c in configs)]
+            rows.append(f"{part}/{m} at η = {cs[0]['eta']}: " + ", ".join(f"S_A={c['attack_samples']}: {100 * rate(c, 'adversarial_accuracy'):.1f} %" for c in sorted(cs, key=lambda c: c["attack_samples"])))
+    out.append((0, votes, rows))
+    # 1: higher-variance twin more robust
+    rows, votes = [], []
+    var = {m: stat(c[0], "prediction_variance", "mean") for m, c in data.get("variance", {}).items()}
+    for hi_m, lo_m in (("im-fmnist", "vmg-fmnist"), ("wrn-fmnist-p06", "wrn-fmnist-p03")):
+        a, b = data.get("fgm", {}).get(hi_m), data.get("fgm", {}).get(lo_m)
+        if not a or not b:
+            continue
+        for ca in a:
+            cb = [c for c in b if c["eta"] == ca["eta"] and c["attack_samples"] == ca["attack_samples"]]
+            if ca["eta"] > 0 and cb:
+                votes.append(rate(ca, "adversarial_accuracy") >= rate(cb[0], "adversarial_accuracy"))
+        rows.append(f"{hi_m} (variance {fmt(var.get(hi_m), 4)}, clean {100 * rate(a[0], 'clean_accuracy'):.1f} %) vs {lo_m} (variance {fmt(var.get(lo_m), 4)}, clean {100 * rate(b[0], 'clean_accuracy'):.1f} %): "
+                    f"higher adversarial accuracy in {sum(votes[-len(a):])} of {len(a)} (η, S_A) settings")
+    out.append((1, votes, rows))
+    # 2: dropout-off ResNet less robust under the strongest attack
+    rows, votes = [], []
+    det, sto = data.get("fgm", {}).get("wrn-fmnist-p03-dropout-off"), data.get("fgm", {}).get("wrn-fmnist-p03")
+    if det and sto:
+        top = max(c["attack_samples"] for c in sto)
+        for c in sto:
+            d = [x for x in det if x["eta"] == c["eta"] and x["attack_samples"] == top]
+            if c["attack_samples"] == top and c["eta"] > 0 and d:
+                votes.append(rate(d[0], "adversarial_accuracy") <= rate(c, "adversarial_accuracy"))
+                rows.append(f"η = {c['eta']}: dropout off {100 * rate(d[0], 'adversarial_accuracy'):.1f} % vs MC dropout (S_A = {top}) {100 * rate(c, 'adversarial_accuracy'):.1f} %")
+    out.append((2, votes, rows))
+    # 3: cos α falls with S_A
+    rows, votes = [], []
+    for m, configs in sorted(data.get("fgm", {}).items()):
+        sas = sorted({c["attack_samples"] for c in configs})
+        for eta in sorted({c["eta"] for c in configs if c["eta"] > 0}):
+            cs = {c["attack_samples"]: stat(c, "cos_alpha") for c in configs if c["eta"] == eta}
+            if len(sas) > 1:
+                votes.append(cs[sas[-1]] <= cs[sas[0]])
+        eta = max(c["eta"] for c in configs)
+        rows.append(f"{m}, η = {eta}: median cos α " + ", ".join(f"S_A={c['attack_samples']}: {stat(c, 'cos_alpha'):.3f}" for c in configs if c["eta"] == eta))
+    out.append((3, votes, rows))
+    # 4: linear condition tracks accuracy for small η; smooth → 0
+    rows, votes = [], []
+    for m, configs in sorted(data.get("smoothed", {}).items()):
+        cs = sorted((c for c in configs if c["eta"] > 0), key=lambda c: c["eta"])
+        if not cs:
+            continue
+        small = cs[0]
+        votes.append(abs(rate(small, "linear_condition_rate") - rate(small, "adversarial_accuracy")) <= 0.1)
+        votes.append(rate(cs[-1], "smooth_condition_rate") <= 0.05)
+        rows.append(f"{m}: " + "; ".join(f"η = {c['eta']}: accuracy {100 * rate(c, 'adversarial_accuracy'):.1f} %, linear {100 * rate(c, 'linear_condition_rate'):.1f} %, smooth {100 * rate(c, 'smooth_condition_rate'):.1f} %" for c in cs))
+    out.append((4, votes, rows))
+    # 5: S_I ≥ 5 hardly matters, S_I = 1 hurts
+    rows, votes = [], []
+    for m, configs in sorted(data.get("inference", {}).items()):
+        sis = sorted({c["inference_samples"] for c in configs})
+        for eta in sorted({c["eta"] for c in configs if c["eta"] > 0}):
+            cs = {c["inference_samples"]: rate(c, "adversarial_accuracy") for c in configs if c["eta"] == eta}
+            big = [cs[s] for s in sis if s >= 5]
+            if len(big) > 1:
+                votes.append(max(big) - min(big) <= 0.03)
+        eta = max(c["eta"] for c in configs)
+        rows.append(f"{m}, η = {eta}: " + ", ".join(f"S_I={c['inference_samples']}: {100 * rate(c, 'adversarial_accuracy'):.1f} %" for c in configs if c["eta"] == eta))
+    out.append((5, votes, rows))
+    # 6: gradient norm falls with S_I
+    rows, votes = [], []
+    for m, configs in sorted(data.get("inference", {}).items()):
+        eta = max(c["eta"] for c in configs)
+        cs = sorted((c for c in configs if c["eta"] == eta), key=lambda c: c["inference_samples"])
+        if len(cs) > 1:
+            votes.append(stat(cs[-1], "grad_norm") <= stat(cs[0], "grad_norm"))
+        rows.append(f"{m}, η = {eta}: median ‖∇m_j‖ " + ", ".join(f"S_I={c['inference_samples']}: {stat(c, 'grad_norm'):.4g}" for c in cs)
+                    + "; median ‖∇m_j‖·cos α " + ", ".join(f"{stat(c, 'grad_norm_times_cos_alpha'):.4g}" for c in cs))
+    out.append((6, votes, rows))
+    # 7: CW helps on IM, hurts on BNN; margin ≈ CE
+    rows, votes = [], []
+    for m in ("im-fmnist", "vmg-fmnist"):
+        ce = {c["eta"]: rate(c, "adversarial_accuracy") for c in data.get("fgm", {}).get(m, []) if c["attack_samples"] == 10 and c["eta"] > 0}
+        cw = {c["eta"]: rate(c, "adversarial_accuracy") for c in data.get("cw", {}).get(m, []) if c["eta"] > 0}
+        mg = {c["eta"]: rate(c, "adversarial_accuracy") for c in data.get("margin", {}).get(m, []) if c["eta"] > 0}
+        for eta in sorted(set(ce) & set(cw)):
+            votes.append(cw[eta] < ce[eta] if m == "im-fmnist" else cw[eta] >= ce[eta])
+        if ce:
+            rows.append(f"{m}: " + "; ".join(f"η = {e}: CE {100 * ce[e]:.1f} %, CW {100 * cw.get(e, float('nan')):.1f} %, margin {100 * mg.get(e, float('nan')):.1f} %" for e in sorted(ce)))
+    out.append((7, votes, rows))
+    return out
+
+
+def verdict(votes):
+    if not votes:
+        return "not measured in this run"
+    k = sum(bool(v) for v in votes)
+    if k == len(votes):
+        return f"supported ({k}/{len(votes)} comparisons)"
+    if k >= 0.75 * len(votes):
+        return f"mostly supported ({k}/{len(votes)} comparisons)"
+    return f"not supported ({k}/{len(votes)} comparisons agree)"
+
+
+def report(out, data, figures, path, figdir):
+    ref = json.load(open(os.path.join(ROOT, "..", "shared", "paper", "reference.json")))
+    settings = json.load(open(os.path.join(out, "settings.json"))) if os.path.exists(os.path.join(out, "settings.json")) else {}
+    timings = json.load(open(os.path.join(out, "timings.json"))) if os.path.exists(os.path.join(out, "timings.json")) else {}
+    rel = os.path.relpath(figdir, os.path.dirname(path))
+    L = ["# Reproduction report", "",
+         "Generated by `scripts/reproduce` (plots and this file by `scripts/plot.py` from the JSON files alone).",
+         f"Settings: {settings.get('images', '?')} first FashionMNIST test images, S_I = {settings.get('si', '?')}, "
+         f"η ∈ {settings.get('etas')}, S_A ∈ {settings.get('sa')}, threads {settings.get('threads', '?')}"
+         + (" — **quick mode (CI check of the chain; numbers are not meaningful)**" if settings.get("quick") else "") + ".",
+         "", "Time per part (s): " + ", ".join(f"{k} {v}" for k, v in timings.items()) + f"; total {sum(timings.values()):.0f} s.", ""]
+    # Table 2 from the model cards
+    t2 = ref["table2_test_accuracy_percent_by_inference_samples"]
+    paper_rows = {"vmg-fmnist": "BNN (VMG, FashionMNIST)", "im-fmnist": "IM (FashionMNIST)",
+                  "wrn-fmnist-p03": "WRN-28-10 dropout 0.3 (CIFAR-10)", "wrn-fmnist-p06": "WRN-28-10 dropout 0.6 (CIFAR-10)"}
+    L += ["## Table 2: test accuracy (%) by S_I (model cards, all 10,000 test images)", "",
+          "| model | S_I=1 | 5 | 10 | 100 | paper (row) |", "|---|---|---|---|---|---|"]
+    for m, prow in paper_rows.items():
+        card_path = os.path.join(ROOT, "models", m, "model.json")
+        if not os.path.exists(card_path):
+            continue
+        acc = (json.load(open(card_path)).get("evaluation") or {}).get("test_accuracy_percent", {})
+        p = t2.get(prow, [])
+        L.append(f"| {m} | " + " | ".join(fmt(acc.get(s)) for s in ("1", "5", "10", "100")) + " | "
+                 + "/".join(fmt(v) for v in p) + f" ({prow}) |")
+    L += ["", "The WRN rows of the paper are WRN-28-10 on CIFAR-10; ours are the compact WRNs trained here on FashionMNIST, so only the trend in S_I compares.", ""]
+    # Table 1
+    t1 = ref["table1_mean_attack_length"]
+    L += ["## Table 1: mean attack length ‖δ‖₂ at η = 1.5 (FGM) by S_A", "", "| model | " + " | ".join(f"S_A={s}" for s in settings.get("sa", [])) + " | paper (S_A = 1/5/10/100/1000) |",
+          "|---|" + "---|" * (len(settings.get("sa", [])) + 1)]
+    for m, prow in (("vmg-fmnist", "BNN"), ("im-fmnist", "IM"), ("wrn-fmnist-p03", "WRN dropout 0.3"), ("wrn-fmnist-p06", "WRN dropout 0.6")):
+        configs = data.get("fgm", {}).get(m)
+        if not configs:
+            continue
+        by = {c["attack_samples"]: stat(c, "delta_norm", "mean") for c in configs if abs(c["eta"] - 1.5) < 1e-6}
+        L.append(f"| {m} | " + " | ".join(fmt(by.get(s), 3) for s in settings.get("sa", [])) + " | " + "/".join(fmt(v, 3) for v in t1.get(prow, [])) + " |")
+    L += ["", "The paper's WRN attack length is for CIFAR-10 at η = 0.3.", ""]
+    # extreme predictions
+    ex = ref["extreme_single_sample_predictions_on_10k_test_images"]
+    L += ["## Extreme predictions (section 4.4)", "", "| model | images | inference samples with max_c f_c == 1 | images with at least one | paper (10k images) |", "|---|---|---|---|---|"]
+    for m, configs in sorted(data.get("variance", {}).items()):
+        c = configs[0]
+        paper = ex.get("BNN") if m.startswith("vmg") else ex.get("IM") if m.startswith("im") else ex.get("WRN (both)")
+        L.append(f"| {m} | {c['images']} | {c.get('extreme_samples', '–')} (of {c['images'] * c['inference_samples']}) | {c.get('images_with_extreme_samples', '–')} | {paper} |")
+    L.append("")
+    L += ["## Figures", ""]
+    for name, caption in figures:
+        L += [f"### {caption}", "", f"![{caption}]({rel}/{name}.png)", ""]
+    L += ["## The paper's claims against our measurements", ""]
+    for i, votes, rows in claims(data, ref):
+        L += [f"{i + 1}. *{ref['claims'][i]}* — **{verdict(votes)}**"]
+        L += [f"   - {r}" for r in rows]
+    L += ["", "Where a claim is not supported, the numbers above say by how much; the sample sizes and the compact WRNs "
+          "(trained here on FashionMNIST instead of WRN-28-10 on CIFAR-10) are the first suspects.", ""]
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    open(tmp, "w").write("\n".join(L))
+    os.replace(tmp, path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--report", default=os.path.join(ROOT, "docs", "REPORT.md"))
+    ap.add_argument("--figures", help="default: figures/ next to the report")
+    args = ap.parse_args()
+    ensure_matplotlib()
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    figdir = args.figures or os.path.join(os.path.dirname(args.report), "figures")
+    data = load(args.out)
+    if not data:
+        sys.exit(f"{args.out}: no *.summary.json files (run scripts/reproduce first)")
+    specs = [
+        ("fig05_fgm_accuracy", "Figures 5 and 9: FGM adversarial accuracy vs η by S_A",
+         lambda: figure_by_samples(plt, data, "fgm", "fig05", "Figures 5, 9: FGM (L2), CE loss — adversarial accuracy by S_A", extra="wrn-fmnist-p03-dropout-off")),
+        ("fig06_cos_alpha", "Figures 6 and 10: median cos α_j vs η by S_A",
+         lambda: figure_by_samples(plt, data, "fgm", "fig06", "Figures 6, 10: median cos α_j by S_A", y=lambda c: stat(c, "cos_alpha"), ylabel="median cos α_j")),
+        ("fig03_smoothed_conditions", "Figure 3: condition rates and adversarial accuracy on the smoothed models", lambda: figure_smoothed(plt, data)),
+        ("fig04_prediction_variance", "Figure 4: prediction variance per model", lambda: figure_variance(plt, args.out, data)),
+        ("fig07_grad_norm", "Figure 7: median ‖∇m_j‖ vs η by S_I",
+         lambda: figure_by_samples(plt, data, "inference", "fig07", "Figure 7: median ‖∇m_j‖ by S_I", by="inference_samples", y=lambda c: stat(c, "grad_norm"), ylabel="median ‖∇m_j‖")),
+        ("fig07b_grad_norm_cos", "Figure 7: median ‖∇m_j‖·cos α_j vs η by S_I",
+         lambda: figure_by_samples(plt, data, "inference", "fig07b", "Figure 7: median ‖∇m_j‖·cos α_j by S_I", by="inference_samples", y=lambda c: stat(c, "grad_norm_times_cos_alpha"), ylabel="median ‖∇m_j‖·cos α_j")),
+        ("fig11_fgsm", "Figures 11 and 12: FGSM (L∞) adversarial accuracy vs η by S_A",
+         lambda: figure_by_samples(plt, data, "fgsm", "fig11", "Figures 11, 12: FGSM (L∞)")),
+        ("fig13_pgd", "Figures 13 and 14: PGD (L2) adversarial accuracy vs η by S_A",
+         lambda: figure_by_samples(plt, data, "pgd", "fig13", "Figures 13, 14: PGD (L2, ν = η/5, a fresh attack set per step)")),
+        ("fig15_losses", "Figure 15: cross-entropy, CW and margin losses", lambda: figure_losses(plt, data)),
+        ("fig16_inference_samples", "Figures 16 and 17: adversarial accuracy vs η by S_I",
+         lambda: figure_by_samples(plt, data, "inference", "fig16", "Figures 16, 17: adversarial accuracy by S_I", by="inference_samples")),
+    ]
+    figures = []
+    for name, caption, make in specs:
+        fig = make()
+        if save(fig, figdir, name):
+            figures.append((name, caption))
+            plt.close(fig)
+    report(args.out, data, figures, args.report, figdir)
+    print(f"wrote {args.report} and {len(figures)} figures in {figdir}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
