@@ -154,6 +154,30 @@ final class EndToEndTests: XCTestCase {
         XCTAssertEqual(bytes, 0, "bytes allocated in the steady state of evaluate")
         XCTAssertGreaterThan(sink, 0)
         XCTAssertNotNil(AllocationCounter.threadAllocatedBytes(), "jemalloc counter unavailable")
+
+        // every attack, loss, the variance and the extreme count, with a line prefix, switching
+        // configurations on one evaluator as a sweep does
+        var variants: [EvaluationConfig] = []
+        for (method, norm, loss) in [(AttackMethod.fgsm, AttackNorm.linf, AttackLoss.ce), (.pgd, .l2, .margin), (.pgd, .linf, .ce), (.fgm, .l2, .cw)] {
+            var c = config
+            c.attack.method = method; c.attack.norm = norm; c.attack.loss = loss; c.attack.pgdSteps = 2
+            c.attack.randomStart = method == .pgd; c.attack.target = loss == .cw ? .next : .none
+            c.varianceSamples = 3; c.countExtreme = true; c.inferenceSetStream = 2
+            variants.append(c)
+        }
+        writer.prefix = RunConstants(model: "im", config: variants[0], lipschitz: nil).linePrefix
+        func sweep(_ i: Int) {
+            for (n, c) in variants.enumerated() {
+                evaluator.config = c
+                images[i].withUnsafeBufferPointer { evaluator.input.update(from: $0.baseAddress!, count: 784) }
+                let r = evaluator.evaluate(index: i, label: Int(labels[i]), reuseAttack: n == 3)
+                summary.add(r)
+                r.write(to: &writer)
+                sink &+= writer.count
+            }
+        }
+        sweep(0); sweep(1)            // warm-up: the new statistics (variance) fill their first values
+        XCTAssertEqual(AllocationCounter.bytesAllocated { for i in 2..<5 { sweep(i) } }, 0, "attacks / sweep steady state")
     }
 
     /// Results depend on the seed and the image index only, not on the order or the worker.
