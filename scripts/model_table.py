@@ -10,7 +10,9 @@ ref_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "share
 paper = {}
 if os.path.exists(ref_path):
     ref = json.load(open(ref_path))["table2_test_accuracy_percent_by_inference_samples"]
-    paper = {"elbo": ref.get("BNN (VMG, FashionMNIST)"), "im": ref.get("IM (FashionMNIST)")}
+    paper = {"elbo": ref.get("BNN (VMG, FashionMNIST)"), "im": ref.get("IM (FashionMNIST)"),
+             # the paper's WRNs are WRN-28-10 on CIFAR-10: beside ours for the trend in S_I only
+             "wrn0.3": ref.get("WRN-28-10 dropout 0.3 (CIFAR-10)"), "wrn0.6": ref.get("WRN-28-10 dropout 0.6 (CIFAR-10)")}
 samples = ["1", "5", "10", "100"]
 print("| model | objective | " + " | ".join(f"S_I={s}" for s in samples) + " | paper S_I=1/5/10/100 | mean pred. variance | extreme | training |")
 print("|---|---|" + "---|" * len(samples) + "---|---|---|---|")
@@ -19,7 +21,12 @@ for card_path in sorted(glob.glob(os.path.join(root, "models", "*", "model.json"
     ev, tr = c.get("evaluation") or {}, c.get("training") or {}
     acc = ev.get("test_accuracy_percent", {})
     obj = tr.get("objective", "?")
-    ref = paper.get(obj) if not c.get("smoothing") else None  # the paper's Table 2 is for unsmoothed models
+    arch = c.get("architecture", {})
+    if arch.get("kind") == "wide-resnet":
+        obj = f"WRN-{arch.get('depth')}-{arch.get('widen')}, p={arch.get('dropout')}"
+        ref = paper.get(f"wrn{arch.get('dropout')}")
+    else:
+        ref = paper.get(obj) if not c.get("smoothing") else None  # the paper's Table 2 is for unsmoothed models
     ref_s = "/".join("–" if v is None else f"{v:.2f}" for v in ref) if ref else "–"
     var = ev.get("mean_prediction_variance")
     if c.get("smoothing"):
