@@ -99,7 +99,24 @@ public struct Conv2D: Equatable, Sendable {
     /// y = W ∗ x + b. `cols` holds `scratchFloats(height:width:)` floats (unused for 1×1 stride 1),
     /// `gemmScratch` holds `GEMM.scratchFloats` floats (64-byte aligned, e.g. from an `Arena`).
     /// y must not alias x or cols.
+    /// 3×3 stride-1 layers with a width that is a multiple of 8 take the direct convolution
+    /// (DirectConvolution.swift: faster by measurement), every other layer im2col + GEMM.
     public func forward(
+        _ x: FeatureMap, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ y: FeatureMap,
+        cols: UnsafeMutablePointer<Float>?, gemmScratch: UnsafeMutablePointer<Float>
+    ) {
+        if DirectConvolution.applies(self, width: x.width), let cols {
+            checkShapes(x, y)
+            precondition(DirectConvolution.scratchFloats(channels: inChannels, height: x.height, width: x.width)
+                         <= scratchFloats(height: x.height, width: x.width), "direct convolution scratch exceeds the im2col scratch")
+            DirectConvolution.forward(x, weights: weights, layout: .forward(inChannels: inChannels), bias: bias, y, padded: cols)
+            return
+        }
+        forwardIm2col(x, weights: weights, bias: bias, y, cols: cols, gemmScratch: gemmScratch)
+    }
+
+    /// The im2col + GEMM forward for every layer shape (the reference the direct path is compared with).
+    public func forwardIm2col(
         _ x: FeatureMap, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ y: FeatureMap,
         cols: UnsafeMutablePointer<Float>?, gemmScratch: UnsafeMutablePointer<Float>
     ) {
@@ -139,6 +156,14 @@ public struct Conv2D: Equatable, Sendable {
         cols: UnsafeMutablePointer<Float>?, gemmScratch: UnsafeMutablePointer<Float>
     ) {
         checkShapes(gx, gy)
+        // 3×3 stride 1: gx = the convolution of gy with the transposed, flipped kernel (direct path)
+        // when its zero-bordered copy of gy fits the layer's own im2col scratch
+        if DirectConvolution.applies(self, width: gy.width), let cols,
+           DirectConvolution.scratchFloats(channels: outChannels, height: gy.height, width: gy.width) <= scratchFloats(height: gx.height, width: gx.width) {
+            DirectConvolution.forward(gy, weights: weights, layout: .transposed(inChannels: inChannels), bias: nil, gx,
+                                      accumulate: accumulate, padded: cols)
+            return
+        }
         let n = gy.plane
         if isPointwise {
             GEMM.sgemm(transA: true, transB: false, m: inChannels, n: n, k: outChannels,

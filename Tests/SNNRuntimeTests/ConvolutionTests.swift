@@ -64,7 +64,10 @@ final class ConvolutionTests: XCTestCase {
     static let geometries = [(3, 1), (3, 2), (1, 1), (1, 2)]
 
     func testForwardMatchesNaiveOnOddShapes() {
-        for (cin, cout, h, w) in [(3, 5, 7, 9), (4, 14, 6, 5), (2, 3, 1, 1), (5, 2, 2, 3), (16, 20, 8, 8)] {
+        // the last four take the direct 3×3 path for stride 1 (widths multiple of 8: SIMD8 and SIMD16,
+        // odd heights, output channels not a multiple of 4, input channels beyond one block of 32)
+        for (cin, cout, h, w) in [(3, 5, 7, 9), (4, 14, 6, 5), (2, 3, 1, 1), (5, 2, 2, 3), (16, 20, 8, 8),
+                                  (40, 7, 5, 16), (3, 6, 3, 8), (35, 4, 2, 24)] {
             for (k, s) in Self.geometries {
                 var rng = TestRNG(UInt64(cin * 100 + cout * 10 + k + s))
                 let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s)
@@ -91,7 +94,8 @@ final class ConvolutionTests: XCTestCase {
     func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } }
 
     func testVJPsAndJVPAgainstFiniteDifferences() {
-        for (cin, cout, h, w) in [(2, 3, 5, 4), (3, 14, 3, 3)] {
+        // (5, 6, 3, 8) and (4, 9, 2, 16) take the direct 3×3 stride-1 path (forward and the VJP to the input)
+        for (cin, cout, h, w) in [(2, 3, 5, 4), (3, 14, 3, 3), (5, 6, 3, 8), (4, 9, 2, 16)] {
             for (k, s) in Self.geometries {
                 var rng = TestRNG(UInt64(7 + k * 10 + s + cout))
                 let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: s)

@@ -248,7 +248,7 @@ public final class ConvCase: @unchecked Sendable {
     public func run(_ algorithm: ConvAlgorithm) {
         switch algorithm {
         case .im2colGEMM:
-            conv.forward(x, weights: weights, bias: bias, y, cols: cols, gemmScratch: gemm)
+            conv.forwardIm2col(x, weights: weights, bias: bias, y, cols: cols, gemmScratch: gemm)
         case .direct1:
             DirectConvolution.forward(x, weights: weights, bias: bias, y, padded: padded, outBlock: 1)
         case .direct4:
@@ -260,7 +260,7 @@ public final class ConvCase: @unchecked Sendable {
 
     /// max |y_algorithm − y_im2col+GEMM| (the direct loops must compute the same convolution).
     public func maxDifference(_ algorithm: ConvAlgorithm) -> Float {
-        conv.forward(x, weights: weights, bias: bias, yRef, cols: cols, gemmScratch: gemm)
+        conv.forwardIm2col(x, weights: weights, bias: bias, yRef, cols: cols, gemmScratch: gemm)
         run(algorithm)
         var m: Float = 0
         for i in 0..<y.count { m = max(m, abs(y.data[i] - yRef.data[i])) }
