@@ -42,6 +42,11 @@ expect "resume without a checkpoint" 1 "no checkpoint to resume" -- "$SNN" "${w[
 "$SNN" "${w[@]}" --output "$tmp/wc" --stop-after 1 2>/dev/null
 expect "existing checkpoint needs --resume" 1 "exists: pass --resume" -- "$SNN" "${w[@]}" --output "$tmp/wc"
 expect "resume with other settings names the setting" 1 "batch_size = 64, this run has 32" -- "$SNN" "${w[@]/64/32}" --output "$tmp/wc" --resume
+expect "another --epochs needs --reschedule" 1 "epochs = 2, this run has 3" -- "$SNN" "${w[@]}" --epochs 3 --output "$tmp/wc" --resume
+"$SNN" "${w[@]}" --epochs 3 --output "$tmp/wc" --resume --reschedule 2>/dev/null
+if python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); t=c["training"]; assert t["epochs"]==3 and "epochs changed from 2 to 3 after epoch 1" in t["notes"], t' "$tmp/wc/model.json"
+then ok "--reschedule continues with the new epoch count and the card says so"; else bad "--reschedule"; fi
+expect "--reschedule without --resume" 2 "reschedule applies with --resume" -- "$SNN" "${w[@]}" --output "$tmp/x" --reschedule
 mkdir -p "$tmp/wd" && cp "$tmp/wa/model.json" "$tmp/wd/"
 python3 - "$tmp/wa/weights.safetensors" "$tmp/wd/weights.safetensors" <<'PY'
 import json, struct, sys

@@ -14,29 +14,30 @@
 // channels are swept in blocks of 32 so a block's rows stay in L1/L2 across the output channels
 // (partial sums are kept in y between blocks).
 
-enum DirectConvolution {
+public enum DirectConvolution {
     /// Where weight (output o, input c, tap t = 3·ky + kx) lives: o·outStride + c·inStride + tap,
     /// the tap reversed (8 − t) for the transposed convolution of the VJP.
-    struct Layout {
-        let outStride: Int, inStride: Int, flip: Bool
+    public struct Layout {
+        public let outStride: Int, inStride: Int, flip: Bool
         @inline(__always) func tap(_ t: Int) -> Int { flip ? 8 - t : t }
         /// PyTorch's [Cout, Cin, 3, 3] read as the forward convolution.
-        static func forward(inChannels: Int) -> Layout { Layout(outStride: inChannels * 9, inStride: 9, flip: false) }
+        public static func forward(inChannels: Int) -> Layout { Layout(outStride: inChannels * 9, inStride: 9, flip: false) }
         /// The same tensor read as the convolution gy → gx (outputs = its input channels).
-        static func transposed(inChannels: Int) -> Layout { Layout(outStride: 9, inStride: inChannels * 9, flip: true) }
+        public static func transposed(inChannels: Int) -> Layout { Layout(outStride: 9, inStride: inChannels * 9, flip: true) }
     }
 
     /// Floats of the zero-bordered input copy.
-    static func scratchFloats(channels: Int, height: Int, width: Int) -> Int {
+    public static func scratchFloats(channels: Int, height: Int, width: Int) -> Int {
         channels * (height + 2) * (width + 2) + 16   // + 16: tail slack for the last vector load
     }
 
     /// Whether the direct path applies: 3×3, stride 1, a width that is a multiple of 8.
-    static func applies(_ conv: Conv2D, width: Int) -> Bool { conv.kernel == 3 && conv.stride == 1 && width % 8 == 0 && width > 0 }
+    public static func applies(_ conv: Conv2D, width: Int) -> Bool { conv.kernel == 3 && conv.stride == 1 && width % 8 == 0 && width > 0 }
 
     /// y = W ∗ x (+ b); W in PyTorch layout [Cout, Cin, 3, 3]; y has x's size. `padded` holds
     /// `scratchFloats` floats.
-    static func forward(_ x: FeatureMap, weights: UnsafePointer<Float>, layout: Layout, bias: UnsafePointer<Float>?,
+    /// `channelBlock`: input channels per sweep (Int.max: all at once).
+    public static func forward(_ x: FeatureMap, weights: UnsafePointer<Float>, layout: Layout, bias: UnsafePointer<Float>?,
                         _ y: FeatureMap, accumulate: Bool = false, padded: UnsafeMutablePointer<Float>, channelBlock: Int = 32) {
         let c = x.channels, h = x.height, w = x.width
         precondition(y.height == h && y.width == w && w % 8 == 0)
