@@ -6,27 +6,16 @@
 matplotlib comes from PyPI into a private venv on first use ($SNN_PLOT_VENV, default
 /tmp/snn-plot-venv), like the PyTorch scripts do for torch.
 """
-import argparse, glob, json, os, subprocess, sys
+import argparse, glob, json, os, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.environ.get("SNN_PLOT_VENV", "/tmp/snn-plot-venv")
 
 
 def ensure_matplotlib():
-    try:
-        import matplotlib  # noqa: F401
-        return
-    except ImportError:
-        pass
-    python = os.path.join(VENV, "bin", "python")
-    if os.path.realpath(sys.prefix) == os.path.realpath(VENV):
-        sys.exit(f"matplotlib is missing from {VENV}; install it with: {python} -m pip install matplotlib")
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", VENV])
-    if subprocess.run([python, "-c", "import matplotlib"], capture_output=True).returncode != 0:
-        print(f"installing matplotlib into {VENV}", file=sys.stderr)
-        subprocess.check_call([python, "-m", "pip", "install", "-q", "matplotlib"])
-    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from private_venv import ensure
+    ensure("matplotlib", ["matplotlib"], VENV, __file__)
 
 
 # ---------------------------------------------------------------- data
