@@ -128,12 +128,22 @@ struct Card: ParsableCommand {
     func run() throws {
         runOrExit {
             let (m, card) = try ModelStore.load(model)
-            guard let mlp = (m as? MatrixGaussianMLP) ?? ((m as? SmoothedClassifier)?.base as? MatrixGaussianMLP) else {
-                throw DataFailure(message: "\(model): snn card supports matrix-Gaussian MLPs (smoothed or not) only")
-            }
             let test = try FashionMNIST(directory: dataDir).load(split: "t10k", limit: nil)
             var updated = card
-            updated.evaluation = try measureCard(mlp, test: test, seed: seed, varianceSamples: varianceSamples, smoothing: card.smoothing)
+            guard m.inputSize == test.pixels else {
+                throw DataFailure(message: "\(model): the model takes \(m.inputSize) inputs, FashionMNIST images have \(test.pixels) (snn card measures on FashionMNIST)")
+            }
+            if let wrn = m as? WideResNet {
+                // the trainer's batched evaluation-mode forward (100 MC-dropout samples per image)
+                var config = WideResNetTrainingConfig()
+                config.seed = seed
+                updated.evaluation = measureWideResNetCard(try WideResNetTrainer(model: wrn, config: config), test: test, seed: seed)
+            } else {
+                guard let mlp = (m as? MatrixGaussianMLP) ?? ((m as? SmoothedClassifier)?.base as? MatrixGaussianMLP) else {
+                    throw DataFailure(message: "\(model): snn card supports matrix-Gaussian MLPs (smoothed or not) and wide ResNets")
+                }
+                updated.evaluation = try measureCard(mlp, test: test, seed: seed, varianceSamples: varianceSamples, smoothing: card.smoothing)
+            }
             try updated.write(path: ModelStore.cardPath(model))
             log("updated \(ModelStore.cardPath(model))")
         }
