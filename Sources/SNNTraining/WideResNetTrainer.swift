@@ -62,7 +62,7 @@ public final class WideResNetTrainer {
         maxBatch = config.batchSize
         gradient = ParameterBlock(count: model.parameters.count)
         velocity = ParameterBlock(count: model.parameters.count)
-        let c = model.configuration, B = config.batchSize
+        let B = config.batchSize
         let plan = Self.plan(model, batch: B, chunk: config.chunk)
         arena = Arena(capacity: plan.bytes)
         let b = try plan.allocate(in: arena)
@@ -76,7 +76,6 @@ public final class WideResNetTrainer {
         pooled = b["pooled"]!; logits = b["logits"]!; probs = b["probs"]!; gPooled = b["gpooled"]!; gLogits = b["glogits"]!
         g1 = b["g1"]!; g2 = b["g2"]!; t1 = b["t1"]!; t2 = b["t2"]!
         cols = b["cols"]!; gemm = b["gemm"]!
-        _ = c
     }
 
     /// Every buffer the trainer needs for a batch of `batch` images.
