@@ -50,7 +50,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_env import VENV, TORCH, ensure_torch  # noqa: E402,F401
+from torch_env import VENV, TORCH, ensure_torch, write_safetensors  # noqa: E402,F401
 
 DATASETS = {
     # name: (height, width, channels, padded_height, padded_width, mean, std)
@@ -343,24 +343,6 @@ def validate(sd, expected, path, arch):
 # ---------------------------------------------------------------------------------------------
 # Writing
 
-def write_safetensors(torch, path, tensors, metadata):
-    header, offset, blobs = {"__metadata__": metadata}, 0, []
-    for name, t in tensors:
-        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-
-
 def write_json(path, value):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
@@ -445,7 +427,7 @@ def convert(args):
                 "std": ",".join(repr(float(x)) for x in std), "padded_height": str(ph), "padded_width": str(pw),
                 "dataset": dataset, "source": os.path.basename(path),
                 "generator": "scripts/pytorch/convert_checkpoint.py", "torch": torch.__version__}
-    write_safetensors(torch, os.path.join(args.outdir, "weights.safetensors"), [(n, sd[n]) for n, _ in expected],
+    write_safetensors(os.path.join(args.outdir, "weights.safetensors"), [(n, sd[n]) for n, _ in expected],
                       metadata)
     card = {"format": "snn-model/1", "name": name, "architecture": {"kind": "wide-resnet"},
             "input": {"height": height, "width": width, "channels": channels}, "classes": classes}

@@ -28,11 +28,10 @@ installs the CPU wheel (`pip install torch==2.13.0+cpu`, ~16 s, ~1 GB), then re-
 """
 import json
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_env import VENV, TORCH, ensure_torch  # noqa: E402,F401
+from torch_env import VENV, TORCH, ensure_torch, write_safetensors  # noqa: E402,F401
 
 
 ensure_torch(__file__)
@@ -96,24 +95,6 @@ class WRN(nn.Module):
         out = F.relu(self.bn1(out))
         out = F.adaptive_avg_pool2d(out, 1).flatten(1)  # = avg_pool2d(out, 8) at 32×32
         return self.linear(out)
-
-
-def write_safetensors(path, tensors, metadata):
-    header, offset, blobs = {"__metadata__": metadata}, 0, []
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        offset += len(data)
-        blobs.append(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 def main():
@@ -196,7 +177,7 @@ def main():
             "dropout": str(P), "mean": ",".join(map(str, MEAN)), "std": ",".join(map(str, STD)),
             "padded_height": str(SIZE), "padded_width": str(SIZE),
             "generator": "scripts/pytorch/make_wrn_fixture.py", "torch": torch.__version__}
-    write_safetensors(out, tensors, meta)
+    write_safetensors(out, tensors.items(), meta)
     print(f"wrote {out} ({os.path.getsize(out)} bytes)")
     print("probs:", probs.numpy().round(4))
     print("max |vjp|:", float(torch.stack(vjps).abs().max()), " jvp:", jvp.detach().numpy())
