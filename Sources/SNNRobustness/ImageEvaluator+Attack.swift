@@ -18,7 +18,9 @@ import SNNRuntime
 /// whose p_i or p_j underflows below the smallest normal float cannot give its logit gradient this
 /// way and is left out of the sum (README: a limitation of the probability-level interface).
 extension ImageEvaluator {
-    func runAttack(index: Int, label y: Int, into r: inout ImageResult) {
+    /// `reuseDirection`: FGM/FGSM only — the previous call was the same image, S_A, attack set and
+    /// loss, so g and f^A at x are still in the buffers (the direction does not depend on η).
+    func runAttack(index: Int, label y: Int, into r: inout ImageResult, reuseDirection: Bool = false) {
         let a = config.attack, eta = config.eta
         let target = a.target.resolve(label: y, classes: k)
         r.target = target ?? -1
@@ -32,7 +34,7 @@ extension ImageEvaluator {
         let steps = pgd ? a.pgdSteps : 1
         let stepSize = pgd ? a.stepSize(eta: eta) : eta
         for t in 0..<steps {
-            direction(at: xadv, index: index, step: t, label: y, target: target)
+            if !(reuseDirection && !pgd) { direction(at: xadv, index: index, step: t, label: y, target: target) }
             if t == 0 && !(pgd && a.randomStart) { r.attackPrediction = argmax(pA) }  // f^A(x): step 0 is at x
             // step: x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (SPEC 4)
             switch a.norm {

@@ -25,17 +25,18 @@ public final class ImageEvaluator {
     public var strategy: GradientStrategy
 
     /// Arena bytes one evaluator needs (workspace + its own buffers).
-    public static func plan(model: any StochasticClassifier) -> MemoryPlan {
+    /// `rows`: primal rows of the workspace (2: x and x_adv; a sweep needs 1 + its attacks).
+    public static func plan(model: any StochasticClassifier, rows: Int = 2) -> MemoryPlan {
         let d = model.inputSize, k = model.classCount
-        var plan = model.workspacePlan(rows: 2, cotangents: k)
+        var plan = model.workspacePlan(rows: max(rows, 2), cotangents: k)
         plan.add(MemoryPlan.evaluatorBuffers(d: d, k: k))
         return plan
     }
 
-    public init(model: any StochasticClassifier, config: EvaluationConfig, arena: Arena) throws {
+    public init(model: any StochasticClassifier, config: EvaluationConfig, arena: Arena, rows: Int = 2) throws {
         self.model = model; self.config = config; self.arena = arena
         d = model.inputSize; k = model.classCount
-        ws = try model.makeWorkspace(arena: arena, rows: 2, cotangents: k)
+        ws = try model.makeWorkspace(arena: arena, rows: max(rows, 2), cotangents: k)
         let b = try MemoryPlan.evaluatorBuffers(d: d, k: k).allocate(in: arena)
         x = b["x"]!; xadv = b["x_adv"]!; delta = b["delta"]!; g = b["attack_grad"]!; gradRow = b["grad_row"]!
         jac = b["jacobian"]!; jacSample = b["jacobian_sample"]!; cot = b["cotangents"]!; pairCot = b["pair_cotangents"]!

@@ -4,7 +4,7 @@ import SNNRobustness
 import SNNRuntime
 
 /// Text for `snn info` and `snn evaluate --dry-run`.
-func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int) -> String {
+func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int, plan sweepPlan: MemoryPlan? = nil) -> String {
     var lines: [String] = []
     lines.append("model        \(card.name) (\(card.architecture.kind))")
     if let sizes = card.architecture.sizes { lines.append("layers       " + sizes.map(String.init).joined(separator: " → ")) }
@@ -32,11 +32,12 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int) -> S
         weightBytes = params * MemoryLayout<Float>.size
     }
     lines.append("smoothness   " + (m.smoothness.map { "L = \($0)" } ?? "no L known (smooth condition reported as null)"))
-    let plan = ImageEvaluator.plan(model: m)
+    // one evaluator per worker; `snn evaluate --dry-run` passes its sweep's plan
+    let plan = sweepPlan ?? SweepEvaluator.plan(model: m, configs: [EvaluationConfig(eta: 1, attackSamples: 1, inferenceSamples: 1, seed: 0)])
     lines.append("memory plan  \(plan.bytes) bytes per worker (\(ByteCount.format(plan.bytes))), \(threads) worker(s): "
                  + "\(plan.bytes * threads) bytes (\(ByteCount.format(plan.bytes * threads))) = default --memory-budget")
     for e in plan.entries { lines.append("  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.floats) floats") }
-    lines.append("  the arena does not grow with --attack-samples / --inference-samples: samples stream through it one at a time")
+    lines.append("  the arena does not grow with --attack-samples / --inference-samples (samples stream through it one at a time); a sweep adds an input row per attack and O(k) floats per configuration")
     if weightBytes > 0 {
         lines.append("weights      \(weightBytes) bytes (\(ByteCount.format(weightBytes))), shared by all workers, outside the arena; "
                      + "resident total ≈ \(ByteCount.format(weightBytes + plan.bytes * threads))")

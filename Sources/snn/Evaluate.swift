@@ -58,19 +58,6 @@ struct Evaluate: ParsableCommand {
 
     func evaluate() throws {
         let (m, card) = try ModelStore.load(model)
-        let perWorker = ImageEvaluator.plan(model: m).bytes
-        let batch = threads * 8
-        let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
-        let needed = perWorker * threads + staging
-        if dryRun {
-            print(describe(m, card: card, threads: threads))
-            print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
-            return
-        }
-        let budget = memoryBudget.flatMap(ByteCount.parse) ?? needed
-        guard budget >= needed else {
-            throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
-        }
         var base = EvaluationConfig(eta: 0, attackSamples: 1, inferenceSamples: 1, seed: seed)
         base.fresh = !noFresh
         base.shareSamples = shareSamples
@@ -82,6 +69,20 @@ struct Evaluate: ParsableCommand {
         }
         let configs = sweep(base)
         let nc = configs.count
+        // one sweep evaluator per worker: its arena grows with the sweep's attacks and configurations
+        let perWorker = SweepEvaluator.plan(model: m, configs: configs).bytes
+        let batch = threads * 8
+        let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
+        let needed = perWorker * threads + staging
+        if dryRun {
+            print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
+            print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
+            return
+        }
+        let budget = memoryBudget.flatMap(ByteCount.parse) ?? needed
+        guard budget >= needed else {
+            throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
+        }
 
         // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
         // CIFAR-10 labels from the records.
@@ -107,7 +108,7 @@ struct Evaluate: ParsableCommand {
         defer { batchLabels.deallocate() }
 
         let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
-        let evaluators = try arenas.map { try ImageEvaluator(model: m, config: configs[0], arena: $0) }
+        let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
         let stagingArena = Arena(capacity: staging)
         let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
@@ -157,18 +158,8 @@ struct Evaluate: ParsableCommand {
                     let e = evaluators[w]
                     let src = raw + slot * d
                     for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
-                    // every configuration of the sweep; the variance (independent of η, S) once per image
-                    for c in 0..<nc {
-                        var cfg = configs[c]
-                        if c > 0 { cfg.varianceSamples = 0 }
-                        e.config = cfg
-                        // consecutive configurations differing only in S_I share the attack (δ does not depend on S_I)
-                        let same = c > 0 && configs[c - 1].eta == cfg.eta && configs[c - 1].attackSamples == cfg.attackSamples
-                            && configs[c - 1].attackSetStream == cfg.attackSetStream
-                        var r = e.evaluate(index: batchIndices[slot], label: batchLabels[slot], reuseAttack: same)
-                        if c > 0 { r.predictionVariance = results[slot * nc].predictionVariance }
-                        results[slot * nc + c] = r
-                    }
+                    // every configuration of the sweep, sharing realizations (SweepEvaluator)
+                    e.evaluate(index: batchIndices[slot], label: batchLabels[slot], into: results + slot * nc)
                     slot += self.threads
                 }
             }
