@@ -203,19 +203,31 @@ def claims(data, ref):
             cs = [c for c in configs if c["eta"] == max(c["eta"] for c in configs)]
             rows.append(f"{part}/{m} at η = {cs[0]['eta']}: " + ", ".join(f"S_A={c['attack_samples']}: {100 * rate(c, 'adversarial_accuracy'):.1f} %" for c in sorted(cs, key=lambda c: c["attack_samples"])))
     out.append((0, votes, rows))
-    # 1: higher-variance twin more robust
+    # 1: higher-variance twin more robust. Our twins' clean accuracies differ (the WRN pair by ~2
+    # points), so a comparison counts the share of clean-correct accuracy that survives the attack
+    # (adversarial / clean accuracy); the raw adversarial accuracies are listed too.
     rows, votes = [], []
     var = {m: stat(c[0], "prediction_variance", "mean") for m, c in data.get("variance", {}).items()}
     for hi_m, lo_m in (("im-fmnist", "vmg-fmnist"), ("wrn-fmnist-p06", "wrn-fmnist-p03")):
         a, b = data.get("fgm", {}).get(hi_m), data.get("fgm", {}).get(lo_m)
         if not a or not b:
             continue
+        pair_votes, raw_votes = [], []
         for ca in a:
             cb = [c for c in b if c["eta"] == ca["eta"] and c["attack_samples"] == ca["attack_samples"]]
             if ca["eta"] > 0 and cb:
-                votes.append(rate(ca, "adversarial_accuracy") >= rate(cb[0], "adversarial_accuracy"))
+                ra = rate(ca, "adversarial_accuracy") / max(rate(ca, "clean_accuracy"), 1e-9)
+                rb = rate(cb[0], "adversarial_accuracy") / max(rate(cb[0], "clean_accuracy"), 1e-9)
+                pair_votes.append(ra >= rb)
+                raw_votes.append(rate(ca, "adversarial_accuracy") >= rate(cb[0], "adversarial_accuracy"))
+        votes += pair_votes
         rows.append(f"{hi_m} (variance {fmt(var.get(hi_m), 4)}, clean {100 * rate(a[0], 'clean_accuracy'):.1f} %) vs {lo_m} (variance {fmt(var.get(lo_m), 4)}, clean {100 * rate(b[0], 'clean_accuracy'):.1f} %): "
-                    f"higher adversarial accuracy in {sum(votes[-len(a):])} of {len(a)} (η, S_A) settings")
+                    f"higher adversarial/clean accuracy in {sum(pair_votes)} of {len(pair_votes)} (η, S_A) settings, higher raw adversarial accuracy in {sum(raw_votes)}")
+        top = max(c["attack_samples"] for c in a)
+        rows.append(f"  at S_A = {top}: " + "; ".join(
+            f"η = {ca['eta']}: {100 * rate(ca, 'adversarial_accuracy'):.1f} % vs {100 * rate(cb, 'adversarial_accuracy'):.1f} %"
+            for ca in sorted(a, key=lambda c: c["eta"]) for cb in b
+            if ca["attack_samples"] == top and cb["attack_samples"] == top and cb["eta"] == ca["eta"] and ca["eta"] > 0))
     out.append((1, votes, rows))
     # 2: dropout-off ResNet less robust under the strongest attack
     rows, votes = [], []
@@ -269,8 +281,12 @@ def claims(data, ref):
         eta = 1.5 if 1.5 in etas else max(etas)
         cs = sorted((c for c in configs if c["eta"] == eta), key=lambda c: c["inference_samples"])
         if len(cs) > 1:
+            # the median and the spread (interquartile range) of ‖∇m_j‖ over images fall with S_I
             votes.append(stat(cs[-1], "grad_norm") <= stat(cs[0], "grad_norm"))
+            iqr = [stat(c, "grad_norm", "q3") - stat(c, "grad_norm", "q1") for c in cs]
+            votes.append(iqr[-1] <= iqr[0])
         rows.append(f"{m}, η = {eta}: median ‖∇m_j‖ " + ", ".join(f"S_I={c['inference_samples']}: {stat(c, 'grad_norm'):.4g}" for c in cs)
+                    + "; interquartile range " + ", ".join(f"{stat(c, 'grad_norm', 'q3') - stat(c, 'grad_norm', 'q1'):.4g}" for c in cs)
                     + "; median ‖∇m_j‖·cos α " + ", ".join(f"{stat(c, 'grad_norm_times_cos_alpha'):.4g}" for c in cs))
     out.append((6, votes, rows))
     # 7: CW helps on IM, hurts on BNN; margin ≈ CE
