@@ -297,6 +297,8 @@ def claims(data, ref):
         mg = {c["eta"]: rate(c, "adversarial_accuracy") for c in data.get("margin", {}).get(m, []) if c["eta"] > 0}
         for eta in sorted(set(ce) & set(cw)):
             votes.append(cw[eta] < ce[eta] if m == "im-fmnist" else cw[eta] >= ce[eta])
+        for eta in sorted(set(ce) & set(mg)):     # "behaves like": within 3 points
+            votes.append(abs(mg[eta] - ce[eta]) <= 0.03)
         if ce:
             rows.append(f"{m}: " + "; ".join(f"η = {e}: CE {100 * ce[e]:.1f} %, CW {100 * cw.get(e, float('nan')):.1f} %, margin {100 * mg.get(e, float('nan')):.1f} %" for e in sorted(ce)))
     out.append((7, votes, rows))
@@ -370,8 +372,23 @@ def report(out, data, figures, path, figdir):
     for i, votes, rows in claims(data, ref):
         L += [f"{i + 1}. *{ref['claims'][i]}* — **{verdict(votes)}**"]
         L += [f"   - {r}" for r in rows]
-    L += ["", "Where a claim is not supported, the numbers above say by how much; the sample sizes and the compact WRNs "
-          "(trained here on FashionMNIST instead of WRN-28-10 on CIFAR-10) are the first suspects.", ""]
+    L += ["", "## Where our setup differs from the paper's", "",
+          "- **The ResNets.** The paper's are WRN-28-10 (36.5 M parameters) trained 200 epochs on CIFAR-10; ours are "
+          "WRN-10-1 (77,898 parameters) trained 8 epochs on FashionMNIST (zero-padded to 32×32) with MC dropout 0.3 / 0.6, "
+          "all this 2-core machine could train within a session (models/wrn-fmnist-*/model.json). Their clean accuracies "
+          "differ by ~2 points (the paper's pair are within 1 point and the p = 0.6 one is the more accurate), and their "
+          "attack lengths are FashionMNIST's η (Table 1: ours at η = 1.5, the paper's CIFAR rows at η = 0.3). So only "
+          "trends carry over, and claim 2 is judged on adversarial accuracy relative to clean accuracy.",
+          "- **The MLPs** (VMG and IM, 784-128-128-10) were trained here with the paper's recipe (models/*/model.json); "
+          "their test accuracies are within 2 points of the paper's (Table 2: 1.2–1.8 below for VMG, 1.3 below to 0.5 above for IM), and their single-sample predictions "
+          "saturate far less often (the extreme-prediction table), which makes f(x, θ) smoother than the paper's.",
+          "- **Grids** (the settings line at the top): the MLPs get the paper's S_A ∈ {1, 5, 10, 100} and S_I = 100 "
+          "(no 1000-sample attack); to fit 30 minutes on two cores the WRNs use S_I = 10, three η and S_I ≤ 20 in the "
+          "S_I sweep, PGD three η and S_A ≤ 10, and the MLPs' prediction variance 300 samples instead of 1000.",
+          "- **Noise.** 1000 images give 95 % Wilson half-widths of up to ±3.1 points on an accuracy (the summaries hold "
+          "the intervals). The comparisons within one model are paired (the same images, nested sample sets), so their "
+          "differences are less noisy than the half-widths suggest, but a comparison that differs by a point either way "
+          "is a tie in substance; the verdicts count them strictly.", ""]
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     open(tmp, "w").write("\n".join(L))
