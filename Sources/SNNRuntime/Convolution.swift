@@ -100,7 +100,8 @@ public struct Conv2D: Equatable, Sendable {
     /// `gemmScratch` holds `GEMM.scratchFloats` floats (64-byte aligned, e.g. from an `Arena`).
     /// y must not alias x or cols.
     /// 3×3 stride-1 layers with a width that is a multiple of 8 take the direct convolution
-    /// (DirectConvolution.swift: faster by measurement), every other layer im2col + GEMM.
+    /// (DirectConvolution.swift: faster by measurement), narrow stride-2 layers the strided direct
+    /// one (StridedConvolution.swift, `StridedConvolution.applies`), every other layer im2col + GEMM.
     public func forward(
         _ x: FeatureMap, weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, _ y: FeatureMap,
         cols: UnsafeMutablePointer<Float>?, gemmScratch: UnsafeMutablePointer<Float>
@@ -110,6 +111,13 @@ public struct Conv2D: Equatable, Sendable {
             precondition(DirectConvolution.scratchFloats(channels: inChannels, height: x.height, width: x.width)
                          <= scratchFloats(height: x.height, width: x.width), "direct convolution scratch exceeds the im2col scratch")
             DirectConvolution.forward(x, weights: weights, layout: .forward(inChannels: inChannels), bias: bias, y, padded: cols)
+            return
+        }
+        if StridedConvolution.applies(self, height: x.height, width: x.width), let cols {
+            checkShapes(x, y)
+            precondition(StridedConvolution.scratchFloats(kernel: kernel, channels: inChannels, height: x.height, width: x.width)
+                         <= scratchFloats(height: x.height, width: x.width), "strided convolution scratch exceeds the im2col scratch")
+            StridedConvolution.forward(self, x, weights: weights, bias: bias, y, scratch: cols)
             return
         }
         forwardIm2col(x, weights: weights, bias: bias, y, cols: cols, gemmScratch: gemmScratch)

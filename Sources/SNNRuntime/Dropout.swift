@@ -31,16 +31,9 @@ public enum Dropout {
         let count = t.cols
         check(p, count: count)
         if p == 0 || t.rows == 0 { return }        // u ≥ 0 always: everything kept, scale 1
-        let scale = 1 / (1 - p)
-        let pv = SIMD16<Float>(repeating: p), sv = SIMD16<Float>(repeating: scale)
         let groups = (count + 63) / 64
         for g in 0..<groups {
-            let (u0, u1, u2, u3) = UniformStream.group(address, tensor: tensor, group: g)
-            // scaled mask for the four chunks of 16 elements: scale where kept, 0 where dropped
-            let m0 = SIMD16<Float>().replacing(with: sv, where: u0 .>= pv)
-            let m1 = SIMD16<Float>().replacing(with: sv, where: u1 .>= pv)
-            let m2 = SIMD16<Float>().replacing(with: sv, where: u2 .>= pv)
-            let m3 = SIMD16<Float>().replacing(with: sv, where: u3 .>= pv)
+            let (m0, m1, m2, m3) = scaledMask(p: p, address: address, tensor: tensor, group: g)
             let base = g * 64
             if base + 64 <= count {
                 for r in 0..<t.rows {
@@ -68,11 +61,43 @@ public enum Dropout {
 
     /// Writes the scaled mask (1/(1 − p) where kept, 0 where dropped) into `out[0..<count]`,
     /// for callers that would rather store it than regenerate it.
+    /// Stores the mask directly, which is bit for bit `apply` on a tensor of ones (1·scale = scale).
     public static func fillMask(
         _ out: UnsafeMutablePointer<Float>, count: Int, p: Float, address: RandomAddress, tensor: Int
     ) {
-        out.update(repeating: 1, count: count)
-        apply(out, count: count, p: p, address: address, tensor: tensor)
+        check(p, count: count)
+        if p == 0 { out.update(repeating: 1, count: count); return }
+        let groups = (count + 63) / 64
+        for g in 0..<groups {
+            let (m0, m1, m2, m3) = scaledMask(p: p, address: address, tensor: tensor, group: g)
+            let base = g * 64
+            if base + 64 <= count {
+                let raw = UnsafeMutableRawPointer(out + base)
+                raw.storeBytes(of: m0, toByteOffset: 0, as: SIMD16<Float>.self)
+                raw.storeBytes(of: m1, toByteOffset: 64, as: SIMD16<Float>.self)
+                raw.storeBytes(of: m2, toByteOffset: 128, as: SIMD16<Float>.self)
+                raw.storeBytes(of: m3, toByteOffset: 192, as: SIMD16<Float>.self)
+            } else {
+                for i in 0..<(count - base) {
+                    switch i >> 4 {
+                    case 0: out[base + i] = m0[i & 15]
+                    case 1: out[base + i] = m1[i & 15]
+                    case 2: out[base + i] = m2[i & 15]
+                    default: out[base + i] = m3[i & 15]
+                    }
+                }
+            }
+        }
+    }
+
+    /// The scaled mask of group g's four chunks of 16 elements: 1/(1 − p) where u ≥ p (kept), 0 where dropped.
+    @inline(__always)
+    static func scaledMask(p: Float, address: RandomAddress, tensor: Int, group g: Int)
+    -> (SIMD16<Float>, SIMD16<Float>, SIMD16<Float>, SIMD16<Float>) {
+        let pv = SIMD16<Float>(repeating: p), sv = SIMD16<Float>(repeating: 1 / (1 - p))
+        let (u0, u1, u2, u3) = UniformStream.group(address, tensor: tensor, group: g)
+        return (SIMD16<Float>().replacing(with: sv, where: u0 .>= pv), SIMD16<Float>().replacing(with: sv, where: u1 .>= pv),
+                SIMD16<Float>().replacing(with: sv, where: u2 .>= pv), SIMD16<Float>().replacing(with: sv, where: u3 .>= pv))
     }
 
     @inline(__always)

@@ -83,6 +83,49 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// The strided direct kernel (StridedConvolution.swift), called directly whatever `applies` says,
+    /// against the naive reference: odd heights and widths (odd rows of the phase copy, the right
+    /// pad), output channels not a multiple of 4, input channels beyond one block of 32, SIMD8 with
+    /// and without row pairs, SIMD16, and the WRN-10-1 and WRN-28-10 stride-2 shapes.
+    func testStridedDirectMatchesNaive() {
+        let cases: [(k: Int, cin: Int, cout: Int, h: Int, w: Int)] = [
+            (3, 3, 5, 15, 15), (3, 7, 6, 17, 16), (3, 40, 9, 9, 31), (3, 2, 4, 1, 16), (3, 5, 3, 4, 32),
+            (3, 32, 32, 32, 32), (3, 64, 64, 16, 16), (3, 320, 320, 32, 32), (3, 640, 640, 16, 16),
+            (1, 5, 3, 7, 16), (1, 6, 5, 7, 7), (1, 3, 4, 15, 3), (1, 37, 6, 8, 8), (1, 4, 7, 2, 31),
+            (1, 16, 32, 32, 32), (1, 32, 64, 16, 16), (1, 160, 320, 32, 32), (1, 320, 640, 16, 16),
+        ]
+        for (k, cin, cout, h, w) in cases {
+            var rng = TestRNG(UInt64(cin * 1000 + cout * 10 + k + h))
+            let conv = Conv2D(inChannels: cin, outChannels: cout, kernel: k, stride: 2)
+            XCTAssertTrue(StridedConvolution.fits(conv, height: h, width: w), "\(cin)→\(cout) \(h)×\(w) k\(k)")
+            let (ho, wo) = conv.outputSize(height: h, width: w)
+            let need = StridedConvolution.scratchFloats(kernel: k, channels: cin, height: h, width: w)
+            XCTAssertLessThanOrEqual(need, conv.scratchFloats(height: h, width: w))
+            var x = rng.fill(cin * h * w)
+            let wt = rng.fill(conv.weightCount), b = rng.fill(cout)
+            for bias in [true, false] {
+                var y = [Float](repeating: .nan, count: cout * ho * wo)
+                // scratch full of NaN: every float the kernel reads must have been written
+                var scratch = [Float](repeating: .nan, count: need)
+                x.withUnsafeMutableBufferPointer { xp in y.withUnsafeMutableBufferPointer { yp in scratch.withUnsafeMutableBufferPointer { sp in
+                    let xm = FeatureMap(xp.baseAddress!, channels: cin, height: h, width: w)
+                    let ym = FeatureMap(yp.baseAddress!, channels: cout, height: ho, width: wo)
+                    wt.withUnsafeBufferPointer { wp in b.withUnsafeBufferPointer { bp in
+                        StridedConvolution.forward(conv, xm, weights: wp.baseAddress!, bias: bias ? bp.baseAddress! : nil, ym,
+                                                   scratch: sp.baseAddress!)
+                    } }
+                } } }
+                XCTAssertFalse(y.contains { !$0.isFinite }, "strided \(cin)→\(cout) \(h)×\(w) k\(k): non-finite output")
+                let ref = naiveConv(x, cin: cin, h: h, w: w, wt, bias ? b : nil, cout: cout, k: k, s: 2)
+                assertClose(y, ref, rel: 1e-4, abs: 1e-5 * Double(conv.patchSize), "strided \(cin)→\(cout) \(h)×\(w) k\(k) bias \(bias)")
+            }
+            // and through Conv2D.forward, whichever path it dispatches to
+            let y = forward(conv, x, h: h, w: w, wt, b, Scratch(conv, h: h, w: w))
+            let ref = naiveConv(x, cin: cin, h: h, w: w, wt, b, cout: cout, k: k, s: 2)
+            assertClose(y, ref, rel: 1e-4, abs: 1e-5 * Double(conv.patchSize), "Conv2D.forward \(cin)→\(cout) \(h)×\(w) k\(k) s2")
+        }
+    }
+
     func testOutputSize() {
         XCTAssertTrue(Conv2D(inChannels: 1, outChannels: 1, kernel: 3, stride: 2).outputSize(height: 7, width: 8) == (4, 4))
         XCTAssertTrue(Conv2D(inChannels: 1, outChannels: 1, kernel: 1, stride: 2).outputSize(height: 7, width: 8) == (4, 4))

@@ -112,4 +112,17 @@ final class PoolingDropoutTests: XCTestCase {
             XCTAssertEqual(dot(dropped(t1, p: p, a, tensor: 9), t2), dot(t1, dropped(t2, p: p, a, tensor: 9)), accuracy: 1e-4)
         }
     }
+
+    /// fillMask writes the mask directly; it must equal, bit for bit, the old definition: `apply` on ones.
+    func testFillMaskIsApplyOnOnes() {
+        for count in [1000 + 37, 64, 5, 0, 128, 16 * 32 * 32] {
+            for p: Float in [0, 0.3, 0.6] {
+                let a = address(sample: 4)
+                var mask = [Float](repeating: .nan, count: count), ones = [Float](repeating: 1, count: count)
+                Dropout.fillMask(&mask, count: count, p: p, address: a, tensor: 3)
+                Dropout.apply(&ones, count: count, p: p, address: a, tensor: 3)
+                XCTAssertEqual(mask.map(\.bitPattern), ones.map(\.bitPattern), "count \(count) p \(p)")
+            }
+        }
+    }
 }
