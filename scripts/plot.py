@@ -326,6 +326,7 @@ def report(out, data, figures, path, figdir):
          f"Settings: {settings.get('images', '?')} first FashionMNIST test images; FGM η ∈ {settings.get('etas')} (WRNs {settings.get('etas_wrn')}), S_A ∈ {settings.get('sa')}; "
          f"S_I = {settings.get('si', '?')} for the MLPs and {settings.get('si_wrn', '?')} for the WRNs; "
          f"variance samples {settings.get('variance', '?')} (MLPs) and {settings.get('variance_wrn', '?')} (WRNs); "
+         f"smoothed models S_A = 10, S_I = {settings.get('si_smoothed', '?')}; "
          f"PGD η ∈ {settings.get('etas_pgd')}, S_A ∈ {settings.get('sa_pgd')}, {settings.get('pgd_steps')} steps; "
          f"part `inference`: S_I ∈ {settings.get('si_list')} (MLPs), {settings.get('si_list_wrn')} at η ∈ {settings.get('etas_inference_wrn')} (WRNs); "
          f"threads {settings.get('threads', '?')}"
@@ -384,7 +385,7 @@ def report(out, data, figures, path, figdir):
           "saturate far less often (the extreme-prediction table), which makes f(x, θ) smoother than the paper's.",
           "- **Grids** (the settings line at the top): the MLPs get the paper's S_A ∈ {1, 5, 10, 100} and S_I = 100 "
           "(no 1000-sample attack); to fit 30 minutes on two cores the WRNs use S_I = 10, three η and S_I ≤ 20 in the "
-          "S_I sweep, PGD three η and S_A ≤ 10, and the MLPs' prediction variance 300 samples instead of 1000.",
+          "S_I sweep, PGD three η and S_A ≤ 10, the smoothed MLPs S_I = 50 instead of 100 (each of their samples is 10 noise draws), and the MLPs' prediction variance 300 samples instead of 1000.",
           "- **Noise.** 1000 images give 95 % Wilson half-widths of up to ±3.1 points on an accuracy (the summaries hold "
           "the intervals). The comparisons within one model are paired (the same images, nested sample sets), so their "
           "differences are less noisy than the half-widths suggest, but a comparison that differs by a point either way "

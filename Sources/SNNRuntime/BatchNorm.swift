@@ -157,7 +157,7 @@ public enum BatchNorm {
             acc = acc.addingProduct(d, d)
             i += 16
         }
-        var s = acc.sum()
+        var s = acc.horizontalSum()
         while i < n { let d = x[i] - mu; s += d * d; i += 1 }
         return s
     }
@@ -175,7 +175,7 @@ public enum BatchNorm {
             b = b.addingProduct(gv, d)
             i += 16
         }
-        var sa = a.sum(), sb = b.sum()
+        var sa = a.horizontalSum(), sb = b.horizontalSum()
         while i < n { sa += g[i]; sb += g[i] * (x[i] - mu); i += 1 }
         return (sa, sb)
     }

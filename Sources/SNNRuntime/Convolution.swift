@@ -216,7 +216,7 @@ public struct Conv2D: Equatable, Sendable {
         var acc = SIMD16<Float>(), i = 0
         let raw = UnsafeRawPointer(p)
         while i + 16 <= n { acc += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self); i += 16 }
-        var s = acc.sum()
+        var s = acc.horizontalSum()
         while i < n { s += p[i]; i += 1 }
         return s
     }

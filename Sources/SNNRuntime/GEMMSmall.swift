@@ -78,7 +78,7 @@ extension GEMM {
                     s2.addProduct(chunk(i + 2, p), bv); s3.addProduct(chunk(i + 3, p), bv)
                     p += 16
                 }
-                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                var t0 = s0.horizontalSum(), t1 = s1.horizontalSum(), t2 = s2.horizontalSum(), t3 = s3.horizontalSum()
                 while p < k {
                     let bv = b[bRow + p]
                     t0 += a[i * lda + p] * bv; t1 += a[(i + 1) * lda + p] * bv
@@ -96,7 +96,7 @@ extension GEMM {
                     acc.addProduct(chunk(i, p), braw.loadUnaligned(fromByteOffset: (bRow + p) * 4, as: SIMD16<Float>.self))
                     p += 16
                 }
-                var t = acc.sum()
+                var t = acc.horizontalSum()
                 while p < k { t += a[i * lda + p] * b[bRow + p]; p += 1 }
                 c[i * ldc + j] += alpha * t
                 i += 1
@@ -108,5 +108,15 @@ extension GEMM {
 extension SIMD16 where Scalar == Float {
     @inline(__always) mutating func addProduct(_ x: SIMD16<Float>, _ y: SIMD16<Float>) {
         self = self.addingProduct(x, y)
+    }
+
+    /// Σ lanes as a tree (halves added pairwise: 4 vector adds and a scalar add). The standard
+    /// library's `sum()` keeps the strict left-to-right order, a 16-deep chain of dependent scalar
+    /// adds (~50 cycles of latency), which made the dot-product kernels latency-bound.
+    @inline(__always) public func horizontalSum() -> Float {
+        let a = lowHalf + highHalf
+        let b = a.lowHalf + a.highHalf
+        let c = b.lowHalf + b.highHalf
+        return c[0] + c[1]
     }
 }

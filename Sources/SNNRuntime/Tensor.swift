@@ -41,7 +41,7 @@ public enum Vec {
                                     br.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self))
             i += 16
         }
-        var s = acc.sum()
+        var s = acc.horizontalSum()
         while i < n { s += a[i] * b[i]; i += 1 }
         return s
     }
