@@ -167,16 +167,7 @@ public final class ImageEvaluator {
                 norms[c] = ss.squareRoot()
             }
         }
-        let correct = r.attackPrediction == y && r.cleanPrediction == y
-        let cond = Conditions.evaluate(label: y, classes: k, margins: margins, directional: dirs, gradNorms: norms,
-                                       deltaNorm: r.deltaNorm, lipschitz: model.smoothness, classifiedCorrectly: correct)
-        r.conditions = cond
-        let j = cond.minClass, j2 = cond.runnerUpClass
-        r.gradNorm = norms[j]
-        r.cosAlpha = Conditions.cosAlpha(directional: dirs[j], gradNorm: norms[j], deltaNorm: r.deltaNorm)
-        r.runnerUpGradNorm = norms[j2]
-        r.runnerUpCosAlpha = Conditions.cosAlpha(directional: dirs[j2], gradNorm: norms[j2], deltaNorm: r.deltaNorm)
-        r.minMargin = margins[j2]
+        r.setConditions(classes: k, margins: margins, directional: dirs, gradNorms: norms, lipschitz: model.smoothness)
     }
 
     /// Second pass of `.twoPass`: the same inference realizations, one VJP with cotangents

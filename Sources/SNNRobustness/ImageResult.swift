@@ -28,3 +28,21 @@ public struct ImageResult {
     public var cleanCorrect: Bool { cleanPrediction == label }
     public var attacked: Bool { attackPrediction >= 0 }
 }
+
+extension ImageResult {
+    /// The conditions (SPEC 5) and the cos α / gradient norms of j = argmin r̃_c and j' = argmin m_c
+    /// from the margins m_c, the directional derivatives d_c and the norms ‖∇m_c‖ of one configuration.
+    mutating func setConditions(classes k: Int, margins: UnsafePointer<Float>, directional: UnsafePointer<Float>,
+                                gradNorms: UnsafePointer<Float>, lipschitz: Float?) {
+        let correct = attackPrediction == label && cleanPrediction == label
+        let cond = Conditions.evaluate(label: label, classes: k, margins: margins, directional: directional, gradNorms: gradNorms,
+                                       deltaNorm: deltaNorm, lipschitz: lipschitz, classifiedCorrectly: correct)
+        conditions = cond
+        let j = cond.minClass, j2 = cond.runnerUpClass
+        gradNorm = gradNorms[j]
+        cosAlpha = Conditions.cosAlpha(directional: directional[j], gradNorm: gradNorms[j], deltaNorm: deltaNorm)
+        runnerUpGradNorm = gradNorms[j2]
+        runnerUpCosAlpha = Conditions.cosAlpha(directional: directional[j2], gradNorm: gradNorms[j2], deltaNorm: deltaNorm)
+        minMargin = margins[j2]
+    }
+}

@@ -197,7 +197,7 @@ public final class SweepEvaluator {
             }
         }
         if anyAttack && !full { secondPass(group: g, index: index, label: y) }
-        for c in group.configs where attackOf[c] >= 0 { finish(config: c, label: y, result: &results[c]) }
+        for c in group.configs where attackOf[c] >= 0 { finish(config: c, result: &results[c]) }
         if cfg0.fresh && anyAttack { fresh(group: g, index: index, results: results) }
     }
 
@@ -296,18 +296,9 @@ public final class SweepEvaluator {
     }
 
     /// Conditions, cos α and gradient norms of configuration c from its margins, d_c and norms.
-    func finish(config c: Int, label y: Int, result r: inout ImageResult) {
-        let m = margins + c * k, dr = dirs + c * k, nr = norms + c * k
-        let correct = r.attackPrediction == y && r.cleanPrediction == y
-        let cond = Conditions.evaluate(label: y, classes: k, margins: m, directional: dr, gradNorms: nr,
-                                       deltaNorm: r.deltaNorm, lipschitz: model.smoothness, classifiedCorrectly: correct)
-        r.conditions = cond
-        let j = cond.minClass, j2 = cond.runnerUpClass
-        r.gradNorm = nr[j]
-        r.cosAlpha = Conditions.cosAlpha(directional: dr[j], gradNorm: nr[j], deltaNorm: r.deltaNorm)
-        r.runnerUpGradNorm = nr[j2]
-        r.runnerUpCosAlpha = Conditions.cosAlpha(directional: dr[j2], gradNorm: nr[j2], deltaNorm: r.deltaNorm)
-        r.minMargin = m[j2]
+    func finish(config c: Int, result r: inout ImageResult) {
+        r.setConditions(classes: k, margins: margins + c * k, directional: dirs + c * k, gradNorms: norms + c * k,
+                        lipschitz: model.smoothness)
     }
 
     /// f(x_adv) with the fresh set (role `fresh`), every attack in one forward per realization.
