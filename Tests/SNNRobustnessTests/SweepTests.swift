@@ -28,9 +28,10 @@ final class SweepTests: XCTestCase {
         return abs(u - v) <= tol * max(1, abs(u), abs(v))
     }
 
-    func check(configs: [EvaluationConfig], strategy: GradientStrategy, images n: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(configs: [EvaluationConfig], strategy: GradientStrategy, images n: Int, model: (any StochasticClassifier)? = nil,
+               file: StaticString = #filePath, line: UInt = #line) throws {
         let (images, labels) = try EndToEndTests.loadImages(n)
-        let model = try EndToEndTests.loadModel()
+        let model = try model ?? EndToEndTests.loadModel()
         let sweep = try SweepEvaluator(model: model, configs: configs,
                                        arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes), strategy: strategy)
         let single = try ImageEvaluator(model: model, config: configs[0], arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
@@ -99,6 +100,16 @@ final class SweepTests: XCTestCase {
         b.attack.method = .pgd; b.attack.pgdSteps = 2; b.attack.randomStart = true
         try check(configs: grid(b, etas: [0.5, 1.5], sa: [1, 2], si: [2, 3], independent: true), strategy: .fullJacobian, images: 4)
         try check(configs: grid(b, etas: [0.5, 1.5], sa: [1, 2], si: [2, 3]), strategy: .twoPass, images: 4)
+    }
+
+    /// The bundled MC-dropout WRN (its forward runs the rows one image at a time, row 0 last, and
+    /// prefers two passes): both strategies against the one-configuration evaluator.
+    func testWideResNetSweep() throws {
+        let (model, _) = try ModelStore.load(EndToEndTests.packageRoot + "/models/wrn-fmnist-p03")
+        var b = base
+        b.varianceSamples = 0
+        try check(configs: grid(b, etas: [0.5, 1.5], sa: [1, 2], si: [2, 3]), strategy: .fullJacobian, images: 3, model: model)
+        try check(configs: grid(b, etas: [1.5], sa: [1, 2], si: [2, 3]), strategy: .twoPass, images: 3, model: model)
     }
 
     func testFGSMWithCWLossSweep() throws {
