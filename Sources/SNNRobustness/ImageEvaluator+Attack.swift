@@ -112,7 +112,10 @@ extension ImageEvaluator {
 
     /// g ← ascent direction of the attacker's objective at `point` over attack set `step`
     /// (samples at step `step` of the attack stream); pA ← Σ_s f(point, θ_s).
-    func direction(at point: UnsafePointer<Float>, index: Int, step: Int, label y: Int, target: Int?) {
+    /// `prefixes` (cross-entropy only): the direction is a plain sum over samples, so with nested
+    /// sets every smaller S_A's direction is a prefix of this pass; they are copied out on the way.
+    func direction(at point: UnsafePointer<Float>, index: Int, step: Int, label y: Int, target: Int?,
+                   prefixes: DirectionPrefixes? = nil) {
         let loss = config.attack.loss, S = config.attackSamples
         zero(g, d); zero(pA, k)
         let gradOut = Matrix(gradRow, rows: 1, cols: d)
@@ -125,10 +128,16 @@ extension ImageEvaluator {
         if loss == .ce {
             zero(attackCot, k)
             if let t = target { attackCot[t] = 1 } else { attackCot[y] = -1 }
+            var next = 0
             for s in 0..<S {
                 Vec.axpy(1, realize(s), pA, k)
                 ws.vjp(cotangents: cotRow, into: gradOut)
                 Vec.axpy(1, gradRow, g, d)
+                if let q = prefixes, next < q.count, q.sizes[next] == s + 1 {
+                    (q.g + next * d).update(from: g, count: d)
+                    (q.p + next * k).update(from: pA, count: k)
+                    next += 1
+                }
             }
             return
         }
@@ -159,4 +168,11 @@ extension ImageEvaluator {
             Vec.axpy(1, gradRow, g, d)
         }
     }
+}
+
+/// Where `direction` copies the cross-entropy direction g and Σ f after the first sizes[i] samples
+/// (ascending), for i < count: rows of d and k floats.
+struct DirectionPrefixes {
+    let sizes: UnsafePointer<Int>, count: Int
+    let g: UnsafeMutablePointer<Float>, p: UnsafeMutablePointer<Float>
 }

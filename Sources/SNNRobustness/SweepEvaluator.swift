@@ -5,7 +5,9 @@ import SNNRuntime
 /// that does not depend on the configuration:
 ///
 ///   attacks    one per distinct (η, S_A, attack set); FGM/FGSM compute the direction at x once per
-///              (S_A, attack set) and step it for every η (the direction does not depend on η)
+///              (S_A, attack set) and step it for every η (the direction does not depend on η); with
+///              the cross-entropy loss the direction is a plain sum over the nested attack set, so one
+///              pass over the largest S_A gives every S_A's direction as a prefix
 ///   inference  one pass over max S_I realizations per inference set: each realization is drawn
 ///              once and gives f(x), f(x_adv) for every attack (one forward of 1 + A rows) and the
 ///              margin-gradient information; sums are read off at each requested S_I (nested sets)
@@ -29,6 +31,15 @@ public final class SweepEvaluator {
     let attackOf: [Int]
     /// Consecutive attacks that share the direction at x (FGM/FGSM with the same S_A and set).
     let sharesDirection: [Bool]
+    /// FGM/FGSM with the cross-entropy loss: directions as prefixes of one pass per attack set.
+    /// prefixRow[a] is attack a's row in prefixG/prefixP; a pass starts at each attack with
+    /// passStart[a] (the first of its set), over passSamples[a] samples, filling rows
+    /// passFirstRow[a] ..< passFirstRow[a] + passRows[a] at the S_A values in prefixSizes.
+    let usePrefixes: Bool
+    let prefixRow, passFirstRow, passRows, passSamples: [Int]
+    let passStart: [Bool]
+    let prefixSizes: UnsafeMutablePointer<Int>
+    let prefixG, prefixP: UnsafeMutablePointer<Float>
     /// Configurations grouped by inference set stream, each with its S_I values ascending.
     let groups: [(stream: UInt32, sizes: [Int], configs: [Int])]
     public let strategy: GradientStrategy
@@ -69,6 +80,9 @@ public final class SweepEvaluator {
         plan.add("sweep.row_class", floats: floats(k, of: Int.self))
         plan.add("sweep.outcomes", floats: floats(max(a, 1), of: ImageResult.self))
         plan.add("sweep.needed", floats: floats(n * k, of: Bool.self))
+        plan.add("sweep.prefix_sizes", floats: floats(max(a, 1), of: Int.self))
+        plan.add("sweep.prefix_g", floats: max(a, 1) * d)
+        plan.add("sweep.prefix_p", floats: max(a, 1) * k)
         return plan
     }
 
@@ -89,6 +103,21 @@ public final class SweepEvaluator {
             i > 0 && atk[i].attack.method != .pgd && atk[i - 1].attackSamples == atk[i].attackSamples
                 && atk[i - 1].attackSetStream == atk[i].attackSetStream
         }
+        usePrefixes = !atk.isEmpty && atk[0].attack.method != .pgd && atk[0].attack.loss == .ce
+        // rows: one per distinct (attack set, S_A), in the sorted order of `atk`
+        var rowOf: [Int] = [], sizes: [Int] = [], firstRow: [Int] = [], rowsIn: [Int] = [], samples: [Int] = [], starts: [Bool] = []
+        for (i, c) in atk.enumerated() {
+            let newSet = i == 0 || atk[i - 1].attackSetStream != c.attackSetStream
+            if newSet || atk[i - 1].attackSamples != c.attackSamples { sizes.append(c.attackSamples) }
+            rowOf.append(sizes.count - 1)
+            starts.append(newSet)
+        }
+        for c in atk {
+            let set = atk.indices.filter { atk[$0].attackSetStream == c.attackSetStream }
+            firstRow.append(rowOf[set.first!]); rowsIn.append(rowOf[set.last!] - rowOf[set.first!] + 1)
+            samples.append(atk[set.last!].attackSamples)
+        }
+        prefixRow = rowOf; passFirstRow = firstRow; passRows = rowsIn; passSamples = samples; passStart = starts
         var gs: [(stream: UInt32, sizes: [Int], configs: [Int])] = []
         for (i, c) in configs.enumerated() {
             if let g = gs.firstIndex(where: { $0.stream == c.inferenceSetStream }) {
@@ -120,6 +149,10 @@ public final class SweepEvaluator {
         outcomes.initialize(repeating: ImageResult(), count: a)
         needed = try arena.allocate(n * k, of: Bool.self, for: "sweep.needed")
         needed.initialize(repeating: false, count: n * k)
+        prefixSizes = try arena.allocate(a, of: Int.self, for: "sweep.prefix_sizes")
+        for (i, size) in sizes.enumerated() { prefixSizes[i] = size }
+        prefixG = try arena.allocate(a * d, of: Float.self, for: "sweep.prefix_g")
+        prefixP = try arena.allocate(a * k, of: Float.self, for: "sweep.prefix_p")
     }
 
     /// The input buffer to fill with the image (pixel space [0, 1]) before `evaluate`.
@@ -152,7 +185,19 @@ public final class SweepEvaluator {
         for (a, cfg) in attacks.enumerated() {
             e.config = cfg
             var r = ImageResult()
-            e.runAttack(index: index, label: y, into: &r, reuseDirection: sharesDirection[a])
+            if usePrefixes {
+                if passStart[a] {
+                    // one pass over the set's largest S_A; the direction of each S_A is copied out
+                    e.config.attackSamples = passSamples[a]
+                    let f = passFirstRow[a]
+                    e.direction(at: e.x, index: index, step: 0, label: y, target: cfg.attack.target.resolve(label: y, classes: k),
+                                prefixes: DirectionPrefixes(sizes: prefixSizes + f, count: passRows[a], g: prefixG + f * d, p: prefixP + f * k))
+                    e.config = cfg
+                }
+                e.g.update(from: prefixG + prefixRow[a] * d, count: d)
+                e.pA.update(from: prefixP + prefixRow[a] * k, count: k)
+            }
+            e.runAttack(index: index, label: y, into: &r, reuseDirection: usePrefixes || sharesDirection[a])
             outcomes[a] = r
             (xadvs + a * d).update(from: e.xadv, count: d)
             (deltas + a * d).update(from: e.delta, count: d)

@@ -80,7 +80,7 @@ final class BatchedMLP {
     func backward(gz: UnsafeMutablePointer<Float>, rows: Int, grad: MatrixGaussianMLP,
                   gW: UnsafeMutablePointer<Float>, gH: UnsafeMutablePointer<Float>, gX: UnsafeMutablePointer<Float>) {
         let layers = model.layers
-        var gCur = gz
+        let gCur = gz
         for i in stride(from: layers.count - 1, through: 0, by: -1) {
             let l = layers[i], g = grad.layers[i]
             GEMM.sgemm(transA: true, transB: false, m: l.rows, n: l.outputs, k: rows, a: inputs[i], lda: l.rows,
