@@ -172,7 +172,8 @@ def save(fig, figdir, name):
         return None
     os.makedirs(figdir, exist_ok=True)
     for ext in ("png", "svg"):
-        fig.savefig(os.path.join(figdir, f"{name}.{ext}"), dpi=110)
+        # no date, fixed ids: the same summaries give the same files
+        fig.savefig(os.path.join(figdir, f"{name}.{ext}"), dpi=110, metadata={"Date": None} if ext == "svg" else {})
     return name
 
 
@@ -430,6 +431,7 @@ def main():
     ensure_matplotlib()
     import matplotlib
     matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "snn"
     import matplotlib.pyplot as plt
     figdir = args.figures or os.path.join(os.path.dirname(args.report), "figures")
     data = load(args.out)
