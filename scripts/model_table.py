@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Table 2 of the paper beside the bundled models' cards (models/*/model.json).
 
-Usage: python3 scripts/model_table.py [../shared/paper/reference.json]
+Usage: python3 scripts/model_table.py [REFERENCE_JSON]   (default: docs/paper/reference.json)
 """
 import json, os, sys, glob
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ref_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "paper", "reference.json")
+ref_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "docs", "paper", "reference.json")
 paper = {}
 if os.path.exists(ref_path):
     ref = json.load(open(ref_path))["table2_test_accuracy_percent_by_inference_samples"]

@@ -341,7 +341,7 @@ WHY = {
 
 
 def report(out, data, figures, path, figdir):
-    ref = json.load(open(os.path.join(ROOT, "..", "shared", "paper", "reference.json")))
+    ref = json.load(open(os.path.join(ROOT, "docs", "paper", "reference.json")))
     settings = json.load(open(os.path.join(out, "settings.json"))) if os.path.exists(os.path.join(out, "settings.json")) else {}
     timings = json.load(open(os.path.join(out, "timings.json"))) if os.path.exists(os.path.join(out, "timings.json")) else {}
     rel = os.path.relpath(figdir, os.path.dirname(path))
