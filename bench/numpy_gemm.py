@@ -2,7 +2,7 @@
 """Practical single-thread float32 GEMM peak: numpy (OpenBLAS) at the shapes of the GEMM benchmark.
 
 Run single-threaded, with the machine's OpenBLAS kernel overrides removed for this command only
-(they force a slower kernel; see ../shared/TOOLCHAIN.md):
+(they force a slower OpenBLAS kernel, measured at about half the speed):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 python3 bench/numpy_gemm.py
 

@@ -40,7 +40,7 @@ expect "bad budget syntax" 2 "memory-budget" -- "$SNN" evaluate --labels "$label
 expect "unknown flag" 2 "Unknown option" -- "$SNN" evaluate --labels "$labels" --frobnicate
 expect "zero samples" 2 "at least 1" -- "$SNN" evaluate --labels "$labels" --attack-samples 0
 
-# attacks (SPEC 4): the JSON lines name the attack; conflicting flags are usage errors
+# attacks (docs/METHOD.md §Attacks): the JSON lines name the attack; conflicting flags are usage errors
 "$SNN" evaluate --labels "$labels" --limit 3 "${small[@]}" --attack pgd --norm inf --eta 0.05 --pgd-steps 3 --loss margin --target next --no-fresh < "$tmp/images.idx" > "$tmp/p.jsonl" 2>/dev/null
 if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all(l["attack"]=="pgd" and l["norm"]=="inf" and l["loss"]=="margin" and l["pgd_steps"]==3 and l["target"]==(l["label"]+1)%10 and l["delta_linf"]<=0.05+1e-6 for l in L)' "$tmp/p.jsonl"
 then ok "pgd L∞ margin targeted: lines name the attack, ‖δ‖∞ ≤ η"; else bad "pgd output"; fi

@@ -1,7 +1,7 @@
 import Foundation
 import SNNRuntime
 
-/// The matrix-Gaussian MLP of SPEC 3.1 (VMG / IM): every weight layer is
+/// The matrix-Gaussian MLP of docs/METHOD.md §Matrix-Gaussian MLP (VMG / IM): every weight layer is
 ///   h = x̃ W,  x̃ = [x, 1] / √r,  r = n + 1,  W = M + diag(√u) E diag(√v),  E_ij ~ N(0, 1),
 /// with parameters M (r×c), a = log √u (r), b = log √v (c). ReLU after hidden layers, softmax last.
 public final class MatrixGaussianMLP {
@@ -68,7 +68,7 @@ public final class MatrixGaussianMLP {
         refreshScales()
     }
 
-    /// W = M + S ⊙ E for layer `index`, E drawn from tensor `index` of `address` (SPEC 2), written
+    /// W = M + S ⊙ E for layer `index`, E drawn from tensor `index` of `address` (docs/METHOD.md §Addresses), written
     /// straight into `w` 64 values at a time: no buffer of normals.
     @inline(__always)
     public func sampleWeights(layer index: Int, address: RandomAddress, into w: UnsafeMutablePointer<Float>) {
@@ -101,7 +101,7 @@ public final class MatrixGaussianMLP {
         out.storeBytes(of: v, toByteOffset: off, as: SIMD16<Float>.self)
     }
 
-    /// KL(q ‖ MN(0, I, I)) summed over layers (SPEC 3.1):
+    /// KL(q ‖ MN(0, I, I)) summed over layers (docs/METHOD.md §KL divergence):
     /// ½ (Σu·Σv + ‖M‖² − r c − c Σ log u − r Σ log v).
     public func kl() -> Double {
         var total = 0.0

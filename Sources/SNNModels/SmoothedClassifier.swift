@@ -1,6 +1,6 @@
 import SNNRuntime
 
-/// Randomized smoothing (SPEC 3.4) around any stochastic classifier:
+/// Randomized smoothing (docs/METHOD.md §Randomized smoothing) around any stochastic classifier:
 ///   g(x) = E_ε[f(x + ε)],  ε ~ N(0, σ² I),  smoothness constant L = 2/σ² (Yang et al. 2022).
 /// A realization of the smoothed model is the base realization θ together with `noiseSamples`
 /// noise draws ε_1..ε_n; its prediction is (1/n) Σ_j f(x + ε_j, θ). The same ε_j are added to every

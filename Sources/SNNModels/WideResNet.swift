@@ -1,7 +1,7 @@
 import Foundation
 import SNNRuntime
 
-/// The wide ResNet with MC dropout of SPEC 3.3, in the layout of the paper's code base
+/// The wide ResNet with MC dropout (docs/METHOD.md §Wide ResNet), in the layout of the paper's code base
 /// (github.com/meliketoy/wide-resnet.pytorch, `networks/wide_resnet.py`):
 ///
 ///     pixels [0,1] → zero-pad to paddedHeight×paddedWidth (optional, FashionMNIST 28→32)

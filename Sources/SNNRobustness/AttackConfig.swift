@@ -1,4 +1,4 @@
-/// The attack of SPEC 4: method, norm, loss, target and the PGD schedule.
+/// The attack (docs/METHOD.md §Attacks): method, norm, loss, target and the PGD schedule.
 public enum AttackMethod: String, Sendable, CaseIterable {
     /// One normalised gradient step of length η (L2).
     case fgm
@@ -50,7 +50,7 @@ public struct AttackConfig: Sendable, Equatable {
     public var randomStart = false
     public init() {}
 
-    /// Why this combination is not an attack of SPEC 4, or nil.
+    /// Why this combination is not an attack of docs/METHOD.md §Attacks, or nil.
     public var problem: String? {
         switch (method, norm) {
         case (.fgm, .linf): return "--attack fgm is the L2 attack; use --attack fgsm or --attack pgd --norm inf for L∞"

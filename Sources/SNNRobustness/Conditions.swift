@@ -1,4 +1,4 @@
-/// The robustness conditions of the paper for one image (SPEC 5), from the quantities of the
+/// The robustness conditions of the paper for one image (docs/METHOD.md §Conditions), from the quantities of the
 /// inference set I at x: margins m_c = f^I_y − f^I_c, directional derivatives d_c = ⟨∇m_c, δ⟩,
 /// and gradient norms ‖∇m_c‖.
 public struct ConditionResult: Equatable {

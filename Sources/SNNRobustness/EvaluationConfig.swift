@@ -1,6 +1,6 @@
 import SNNRuntime
 
-/// One configuration of `snn evaluate`: the attack and the two sample sets (SPEC 4, 5).
+/// One configuration of `snn evaluate`: the attack and the two sample sets (docs/METHOD.md §Attacks, §Conditions).
 public struct EvaluationConfig: Sendable, Equatable {
     /// Attack length η (L2 for FGM). η = 0 evaluates clean accuracy only.
     public var eta: Float
@@ -11,9 +11,9 @@ public struct EvaluationConfig: Sendable, Equatable {
     public var seed: UInt64
     /// Also predict x_adv with an independent set (role `fresh`).
     public var fresh = true
-    /// One set of realizations for all images (SPEC 2 sharing mode) instead of one per image.
+    /// One set of realizations for all images (docs/METHOD.md §Sharing mode) instead of one per image.
     public var shareSamples = false
-    /// FGM / FGSM / PGD, norm, loss, target (SPEC 4).
+    /// FGM / FGSM / PGD, norm, loss, target (docs/METHOD.md §Attacks).
     public var attack = AttackConfig()
 
     public init(eta: Float, attackSamples: Int, inferenceSamples: Int, seed: UInt64) {
@@ -21,13 +21,13 @@ public struct EvaluationConfig: Sendable, Equatable {
     }
 
     /// Which streams the attack and inference sets come from: 0 is the shared stream, whose first
-    /// S samples form the S-sample set (nested sets, SPEC 2); `--independent-sets` gives each
+    /// S samples form the S-sample set (docs/METHOD.md §Nested and independent sets); `--independent-sets` gives each
     /// requested S its own stream 1, 2, … (the step field's bits 16–23; bits 0–15 number PGD steps).
     public var attackSetStream: UInt32 = 0
     public var inferenceSetStream: UInt32 = 0
     /// Prediction variance over this many samples of role `variance` (0: not computed).
     public var varianceSamples = 0
-    /// Count inference samples with max_c f_c(x, θ) == 1 exactly (SPEC 5, section 4.4).
+    /// Count inference samples with max_c f_c(x, θ) == 1 exactly (docs/METHOD.md §Extreme predictions).
     public var countExtreme = false
 
     /// The counter address of sample `s` of `role` for image `image`.

@@ -2,7 +2,7 @@ import Foundation
 import SNNModels
 import SNNRuntime
 
-/// The attacks of SPEC 4 on the averaged prediction of an attack set A (S_A samples).
+/// The attacks of docs/METHOD.md §Attacks on the averaged prediction of an attack set A (S_A samples).
 ///
 /// Every attack needs only an ascent direction g of the attacker's objective at a point; the
 /// steps are scale-free (g/‖g‖ for L2, sign g for L∞), so positive factors such as 1/f^A_y of the
@@ -36,7 +36,7 @@ extension ImageEvaluator {
         for t in 0..<steps {
             if !(reuseDirection && !pgd) { direction(at: xadv, index: index, step: t, label: y, target: target) }
             if t == 0 && !(pgd && a.randomStart) { r.attackPrediction = argmax(pA) }  // f^A(x): step 0 is at x
-            // step: x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (SPEC 4)
+            // step: x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (docs/METHOD.md §PGD)
             switch a.norm {
             case .l2:
                 let n = Vec.norm(g, d)

@@ -1,7 +1,7 @@
 import SNNModels
 import SNNRuntime
 
-/// Runs the whole per-image procedure of SPEC 4–5 for one configuration (the attacks are in
+/// Runs the whole per-image procedure (docs/METHOD.md §Attacks to §Extreme predictions) for one configuration (the attacks are in
 /// ImageEvaluator+Attack.swift). One evaluator per worker; all buffers come from its
 /// arena at start-up, so evaluating an image allocates nothing.
 ///
@@ -76,7 +76,7 @@ public final class ImageEvaluator {
         return r
     }
 
-    /// (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² over V = varianceSamples samples of role `variance` (SPEC 5).
+    /// (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² over V = varianceSamples samples of role `variance` (docs/METHOD.md §Prediction variance).
     func predictionVariance(index: Int, label y: Int) -> Float {
         var sum = 0.0, sumSq = 0.0
         let V = config.varianceSamples
@@ -208,7 +208,7 @@ public final class ImageEvaluator {
     public var lastDirectional: UnsafePointer<Float> { UnsafePointer(dI) }
 
     @inline(__always) func zero(_ p: UnsafeMutablePointer<Float>, _ n: Int) { p.update(repeating: 0, count: n) }
-    /// argmax with ties to the lowest index (SPEC 1).
+    /// argmax with ties to the lowest index (docs/METHOD.md §Conventions).
     @inline(__always) func argmax(_ p: UnsafePointer<Float>) -> Int {
         var best = 0
         for c in 1..<k where p[c] > p[best] { best = c }

@@ -30,7 +30,7 @@ public struct ImageResult {
 }
 
 extension ImageResult {
-    /// The conditions (SPEC 5) and the cos α / gradient norms of j = argmin r̃_c and j' = argmin m_c
+    /// The conditions (docs/METHOD.md §Conditions, §Reported classes) and the cos α / gradient norms of j = argmin r̃_c and j' = argmin m_c
     /// from the margins m_c, the directional derivatives d_c and the norms ‖∇m_c‖ of one configuration.
     mutating func setConditions(classes k: Int, margins: UnsafePointer<Float>, directional: UnsafePointer<Float>,
                                 gradNorms: UnsafePointer<Float>, lipschitz: Float?) {

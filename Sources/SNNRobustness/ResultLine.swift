@@ -125,7 +125,7 @@ public struct ResultLine {
     }
 }
 
-/// Rebuilds the summaries of SPEC 5 from JSON lines (one run, or the shards of one run in any
+/// Rebuilds the summaries (docs/METHOD.md §Summaries) from JSON lines (one run, or the shards of one run in any
 /// order): lines are put back in image order per configuration, so the result is the summary
 /// `snn evaluate --summary` writes for the whole stream, bit for bit.
 public enum LineSummarizer {

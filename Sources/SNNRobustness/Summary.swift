@@ -1,6 +1,6 @@
 import Foundation
 
-/// Running summary of one configuration (SPEC 5): counts, accuracies with 95% Wilson intervals,
+/// Running summary of one configuration (docs/METHOD.md §Summaries): counts, accuracies with 95% Wilson intervals,
 /// condition rates, and mean/quartiles of ‖δ‖, cos α_j, ‖∇m_j‖ and ‖∇m_j‖·cos α_j.
 /// Memory is constant in the number of images.
 public struct Summary {

@@ -1,7 +1,7 @@
 import SNNModels
 import SNNRuntime
 
-/// Every configuration of a sweep (η × S_A × S_I, SPEC 2 and 5) for one image, sharing the work
+/// Every configuration of a sweep (η × S_A × S_I, docs/METHOD.md §Nested and independent sets) for one image, sharing the work
 /// that does not depend on the configuration:
 ///
 ///   attacks    one per distinct (η, S_A, attack set); FGM/FGSM compute the direction at x once per

@@ -43,7 +43,7 @@ public enum ReLU {
 }
 
 public enum Softmax {
-    /// p = exp(z − max z) / Σ exp(z − max z), row-wise, no epsilon (SPEC 1: saturation is kept).
+    /// p = exp(z − max z) / Σ exp(z − max z), row-wise, no epsilon (docs/METHOD.md §Conventions: saturation is kept).
     public static func forward(_ z: Matrix, _ p: Matrix) {
         for i in 0..<z.rows {
             let zs = z.row(i), ps = p.row(i)

@@ -1,4 +1,4 @@
-// Batch normalisation over channels of NCHW feature maps (SPEC 3.3), as forward / VJP / JVP.
+// Batch normalisation over channels of NCHW feature maps (docs/METHOD.md §Wide ResNet), as forward / VJP / JVP.
 //
 // Evaluation mode (running statistics) is a per-channel affine map
 //   y = γ (x − μ)/√(σ² + ε) + β = scale·x + shift,  scale = γ/√(σ² + ε), shift = β − scale·μ,

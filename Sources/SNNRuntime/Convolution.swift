@@ -1,5 +1,5 @@
 // 2-D convolution (3×3 pad 1 and 1×1 pad 0, stride 1 or 2, with bias) for the wide ResNet
-// (SPEC 3.3), as forward / VJP / JVP side by side.
+// (docs/METHOD.md §Wide ResNet), as forward / VJP / JVP side by side.
 //
 // Layout: one image is C×H×W contiguous floats (NCHW with N = 1); a batch is handled by the caller
 // looping over images (weight and bias gradients accumulate with +=, so the loop sums them).

@@ -1,4 +1,4 @@
-// MC dropout (SPEC 3.3): one Bernoulli per activation element, drawn from the Philox stream so a
+// MC dropout (docs/METHOD.md §Wide ResNet): one Bernoulli per activation element, drawn from the Philox stream so a
 // realization is regenerated from its address, never stored.
 //
 // Element e of an activation tensor uses the uniform u_e of `UniformStream` at the layout described

@@ -1,6 +1,6 @@
 // Philox4x32-10 (Salmon, Moraes, Dror & Shaw, SC'11), the counter-based generator of
 // Random123, cuRAND, JAX and PyTorch CUDA. Output = bijection(counter; key): no state, so any
-// random number can be regenerated from its address (SPEC 2).
+// random number can be regenerated from its address (docs/METHOD.md §Random numbers).
 
 import CVectorShims
 

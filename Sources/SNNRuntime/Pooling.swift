@@ -1,4 +1,4 @@
-// Global average pooling (C×H×W → C), the wide ResNet's head (SPEC 3.3), as forward / VJP / JVP.
+// Global average pooling (C×H×W → C), the wide ResNet's head (docs/METHOD.md §Wide ResNet), as forward / VJP / JVP.
 
 public enum GlobalAveragePool {
     /// y[c] = (1/(H·W)) Σ_i x[c, i].

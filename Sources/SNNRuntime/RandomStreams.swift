@@ -1,7 +1,7 @@
 import Foundation
 import CVectorShims
 
-// Where every random number lives (SPEC 2). A number is addressed by
+// Where every random number lives (docs/METHOD.md §Addresses). A number is addressed by
 //   key     = seed (low word, high word)
 //   counter = (c0: tensor << 22 | block, c1: sample index, c2: image index, c3: role << 24 | step)
 // so a realization is regenerated, never stored, and results do not depend on threads or shards.
@@ -44,7 +44,7 @@ func uniformOpenClosed(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
     VectorMath.unitFloat(w) + (1.0 / 16_777_216.0)
 }
 
-/// Uniform in [0, 1) from the top 24 bits (SPEC 2).
+/// Uniform in [0, 1) from the top 24 bits (docs/METHOD.md §Generator).
 @inlinable @inline(__always)
 public func uniformClosedOpen(_ w: SIMD16<UInt32>) -> SIMD16<Float> {
     VectorMath.unitFloat(w)

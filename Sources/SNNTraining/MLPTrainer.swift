@@ -9,7 +9,7 @@ public struct TrainingConfig: Sendable {
     public var samples = 5
     public var learningRate: Float = 1e-3
     public var seed: UInt64 = 1
-    /// Randomized smoothing during training (SPEC 3.2): σ² of the noise, nil for none.
+    /// Randomized smoothing during training (docs/METHOD.md §Set-up): σ² of the noise, nil for none.
     public var smoothingVariance: Float? = nil
     public init(objective: Objective) { self.objective = objective }
 }
@@ -90,7 +90,7 @@ public final class MLPTrainer {
     func lossAndGradient(images: UnsafePointer<UInt8>, labels: UnsafePointer<UInt8>, indices: UnsafeBufferPointer<Int>, datasetSize N: Float) -> Double {
         var rows = indices.count
         if let variance = config.smoothingVariance {
-            // each image replaced by two noisy copies (SPEC 3.2, section 4.1 of the paper)
+            // each image replaced by two noisy copies (docs/METHOD.md §Set-up, section 4.1 of the paper)
             let doubled = indices.flatMap { [$0, $0] }
             let sigma = variance.squareRoot()
             let address = RandomAddress(seed: config.seed, role: .noise, image: UInt32(truncatingIfNeeded: globalStep), sample: 0)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The training objectives of SPEC 3.2, written as losses to minimise (their negatives), and
+/// The training objectives (docs/METHOD.md §Objectives), written as losses to minimise (their negatives), and
 /// their gradient with respect to the logits of each sample.
 public enum Objective: String, CaseIterable, Sendable {
     /// BNN: −(1/B) Σ_b (1/S) Σ_s log f_{y_b}(x_b, θ_s) + KL/N

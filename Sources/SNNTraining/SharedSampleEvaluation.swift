@@ -5,7 +5,7 @@ import SNNRuntime
 /// Test-set statistics for a model card. Images go in chunks of `chunk`; each chunk gets its own
 /// realizations (image field of the address = chunk index), shared by the images of the chunk so
 /// one realization serves a batch GEMM. Per image the samples have the distribution of per-image
-/// mode (SPEC 2); fresh realizations per chunk keep one unlucky draw from moving every image at
+/// mode (docs/METHOD.md §Model cards); fresh realizations per chunk keep one unlucky draw from moving every image at
 /// once (with one set shared by all 10,000 images, accuracy was seen to fall from S = 5 to S = 10).
 public enum SharedSampleEvaluation {
     public struct Result {

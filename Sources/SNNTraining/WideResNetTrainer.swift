@@ -376,7 +376,7 @@ public final class WideResNetTrainer {
 
     public struct Evaluation {
         public var accuracyPercent: [Int: Double] = [:]
-        /// Mean over images of (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² over the first V samples (SPEC 5).
+        /// Mean over images of (1/V) Σ_v (f_y(x, θ_v) − f̄_y)² over the first V samples (docs/METHOD.md §Prediction variance).
         public var meanPredictionVariance = 0.0
         public var varianceSamples = 0
         /// Images whose first sample has max_c f_c == 1 exactly.

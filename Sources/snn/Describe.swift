@@ -11,7 +11,7 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int, plan
     lines.append("input        \(card.input.height)×\(card.input.width)×\(card.input.channels) in [0, 1], \(card.classes) classes")
     var core = m
     if let smoothed = m as? SmoothedClassifier {
-        lines.append("smoothing    σ² = \(smoothed.variance), \(smoothed.noiseSamples) noise draws per model sample (SPEC 3.4)")
+        lines.append("smoothing    σ² = \(smoothed.variance), \(smoothed.noiseSamples) noise draws per model sample (docs/METHOD.md §Randomized smoothing)")
         core = smoothed.base
     }
     var weightBytes = 0

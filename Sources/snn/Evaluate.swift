@@ -24,8 +24,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "S_A: samples in the attack set; a comma-separated list sweeps (nested sets).") var attackSamples: NumberList<Int> = [10]
     @Option(help: "S_I: samples in the inference set (and in the fresh set); a comma-separated list sweeps (nested sets).") var inferenceSamples: NumberList<Int> = [100]
     @Flag(help: "Draw each requested S_A and S_I from its own stream instead of nesting the sets.") var independentSets = false
-    @Option(help: "Report each image's prediction variance over this many samples (SPEC 5; the paper uses 1000).") var varianceSamples = 0
-    @Flag(help: "Report how many inference samples give max_c f_c(x, θ) == 1 exactly (extreme predictions, SPEC 5).") var extreme = false
+    @Option(help: "Report each image's prediction variance over this many samples (docs/METHOD.md §Prediction variance; the paper uses 1000).") var varianceSamples = 0
+    @Flag(help: "Report how many inference samples give max_c f_c(x, θ) == 1 exactly (docs/METHOD.md §Extreme predictions).") var extreme = false
     @Option(help: "Seed of every random number (Philox key).") var seed: UInt64 = 0
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards.") var shard: Shard?
@@ -33,7 +33,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
     @Option(help: "Write the summary JSON to this file.") var summary: String?
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
-    @Flag(help: "One set of realizations for all images instead of one per image (SPEC 2).") var shareSamples = false
+    @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
 
     func validate() throws {

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SNNRobustness
 
-/// `snn summarize`: the summary JSON of SPEC 5 from the JSON lines of `snn evaluate` — one run's
+/// `snn summarize`: the summary JSON (docs/METHOD.md §Summaries) from the JSON lines of `snn evaluate` — one run's
 /// file, or the shard files of a run split with --shard, in any order.
 struct Summarize: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -19,10 +19,10 @@ struct Train: ParsableCommand {
     @Option(help: "MLP: weight samples per minibatch in the objective.") var samples = 5
     @Option(help: "Learning rate (default 1e-3 Adam for the MLP, 0.1 SGD for the wide ResNet).") var learningRate: Float?
     @Option var seed: UInt64 = 1
-    @Option(help: "MLP: std of the initial mean M (He-style, see SPEC 3.1).") var meanScale: Float = 1.0
+    @Option(help: "MLP: std of the initial mean M (He-style, see docs/METHOD.md §Initialisation).") var meanScale: Float = 1.0
     @Option(help: "MLP: initial log variance log(u_i v_j) of every weight.") var logVariance: Float = -9
     @Option(help: "MLP: randomized smoothing noise variance σ² for training (two noisy copies per image).") var smoothingVariance: Float?
-    @Option(help: "Variance samples per test image for the card (SPEC 5; wide ResNet: the largest S_I is used).") var varianceSamples = 1000
+    @Option(help: "Variance samples per test image for the card (docs/METHOD.md §Prediction variance; wide ResNet: the largest S_I is used).") var varianceSamples = 1000
     @Option(help: "Use only the first N training images (for quick checks).") var limit: Int?
     @Option(help: "Use only the first N test images for the card.") var testLimit: Int?
     @Option(help: "Wide ResNet depth 6n + 4.") var depth = 10
@@ -101,7 +101,7 @@ struct Train: ParsableCommand {
 }
 
 /// Test accuracy for S_I ∈ {1, 5, 10, 100}, mean prediction variance and extreme predictions of
-/// SPEC 5, as written into model cards.
+/// docs/METHOD.md §Model cards, as written into model cards.
 func measureCard(_ model: MatrixGaussianMLP, test: FashionMNIST.Split, seed: UInt64, varianceSamples: Int,
                  smoothing: ModelCard.Smoothing? = nil) throws -> ModelCard.Evaluation {
     log("evaluating on \(test.count) test images…")
@@ -123,7 +123,7 @@ struct Card: ParsableCommand {
     @Option(help: "Model directory.") var model: String
     @Option(help: "Directory holding the FashionMNIST IDX files.") var dataDir = "/usr/share/datasets/fashion-mnist"
     @Option(help: "Seed of the evaluation samples.") var seed: UInt64 = 1
-    @Option(help: "Variance samples per test image (SPEC 5).") var varianceSamples = 1000
+    @Option(help: "Variance samples per test image (docs/METHOD.md §Prediction variance).") var varianceSamples = 1000
 
     func run() throws {
         runOrExit {

@@ -80,7 +80,7 @@ extension Train {
 }
 
 /// Test accuracy for S_I ∈ {1, 5, 10, 100}, mean prediction variance over the 100 samples and
-/// extreme predictions (SPEC 5), as written into wide ResNet model cards.
+/// extreme predictions (docs/METHOD.md §Model cards), as written into wide ResNet model cards.
 func measureWideResNetCard(_ trainer: WideResNetTrainer, test: FashionMNIST.Split, seed: UInt64) -> ModelCard.Evaluation {
     log("evaluating on \(test.count) test images (100 MC-dropout samples each)…")
     let start = Date()

@@ -3,7 +3,7 @@ import XCTest
 @_spi(Testing) import SNNModels
 import SNNRuntime
 
-/// The wide ResNet of SPEC 3.3: layout and counts, agreement with PyTorch on a committed fixture
+/// The wide ResNet of docs/METHOD.md §Wide ResNet: layout and counts, agreement with PyTorch on a committed fixture
 /// (scripts/pytorch/make_wrn_fixture.py), derivatives against finite differences, memory plan.
 final class WideResNetTests: XCTestCase {
     static let fixturePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -3,7 +3,7 @@ import SNNModels
 import SNNRobustness
 import SNNRuntime
 
-/// Every attack of SPEC 4 against a naive Double re-implementation on the reference MLP: its own
+/// Every attack of docs/METHOD.md §Attacks against a naive Double re-implementation on the reference MLP: its own
 /// weights, forward, logits and backward pass, its own PGD loop, projection and clipping.
 final class AttackTests: XCTestCase {
     let e2e = EndToEndTests.self

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Convert a PyTorch wide-ResNet checkpoint into an `snn` model directory (SPEC 3.3).
+"""Convert a PyTorch wide-ResNet checkpoint into an `snn` model directory (docs/METHOD.md §Wide ResNet).
 
     python3 scripts/pytorch/convert_checkpoint.py CHECKPOINT OUTDIR \
         [--depth 28 --widen 10 --dropout 0.3 --dataset cifar10|cifar100|fashion-mnist --name NAME] \

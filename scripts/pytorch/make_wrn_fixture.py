@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference fixture for the Swift WideResNet (SPEC 3.3), computed with PyTorch.
+"""Reference fixture for the Swift WideResNet (docs/METHOD.md §Wide ResNet), computed with PyTorch.
 
 Builds a small wide ResNet in the layout of github.com/meliketoy/wide-resnet.pytorch
 (networks/wide_resnet.py; same state_dict names) -- depth 10, widen 2, p = 0.3, 3×32×32 inputs,

@@ -3,7 +3,7 @@
 // into the Swift code that calls them (they are compiled with the Swift target's CPU, so
 // `-target-cpu native` gives AVX2/FMA or AVX-512 code; without it, plain SSE2).
 //
-// The random-number hot path (Philox4x32-10 + Box–Muller, SPEC 2) lives here as well: written
+// The random-number hot path (Philox4x32-10 + Box–Muller, docs/METHOD.md §Random numbers) lives here as well: written
 // with clang vector extensions it compiles to straight-line vector code (10 unrolled rounds,
 // vpmuludq products, FMA polynomials, vcvtdq2ps conversions, vsqrtps), where the Swift SIMD
 // version scalarised part of the polynomials and never formed FMAs. The numbers are the same as

@@ -1,4 +1,4 @@
-// GEMM throughput at the shapes the MLP uses (SPEC: 784-128-128-10, batch 100) and at 1024³.
+// GEMM throughput at the shapes the MLP uses (784-128-128-10, batch 100) and at 1024³.
 // GFLOP/s: each iteration times one call with ContinuousClock and records 2·m·n·k / t as the
 // custom metric "MFLOP/s" (an integer, so MFLOP/s rather than GFLOP/s); its median ÷ 1000 is the
 // GFLOP/s in the README table. `throughput` (calls/s) × 2·m·n·k gives the same number.
