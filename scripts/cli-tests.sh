@@ -78,5 +78,41 @@ expect "truncated weights" 1 "weights.safetensors" -- sh -c "'$SNN' evaluate --m
 expect "budget too small names the size" 1 "needs an arena of [0-9]+ bytes.*--memory-budget [0-9]+MiB" -- sh -c "'$SNN' evaluate --labels '$labels' --memory-budget 100KiB < '$tmp/images.idx'"
 expect "missing label file" 1 "cannot open" -- sh -c "'$SNN' evaluate --labels '$tmp/none.idx' < '$tmp/images.idx'"
 
+# --version prints the one version string of Sources/snn/Version.swift; help is actionable
+version=$(sed -n 's/.*static let string = "\(.*\)".*/\1/p' Sources/snn/Version.swift)
+expect "--version exits 0" 0 "" -- "$SNN" --version
+[[ -n $version && $(cat "$tmp/out") == "$version" ]] && ok "--version prints $version" || bad "--version printed '$(cat "$tmp/out")', Version.swift has '$version'"
+"$SNN" evaluate --help > "$tmp/help" 2>&1
+grep -q "stdin" "$tmp/help" && grep -q "IDX" "$tmp/help" && grep -q "CIFAR-10" "$tmp/help" \
+  && ok "evaluate --help says images come on stdin and names the formats" || bad "evaluate --help: stdin formats"
+# every option that takes a value shows its default in --help, unless it is required
+for cmd in evaluate summarize train info card; do
+  "$SNN" $cmd --help > "$tmp/help" 2>&1
+  if missing=$(python3 - "$tmp/help" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+usage = re.search(r"USAGE: (.*)", text).group(1)
+required = set(re.findall(r"(--[\w-]+) <", re.sub(r"\[[^\]]*\]", "", usage)))
+entries, cur = [], None
+for line in text.split("OPTIONS:")[1].splitlines():
+    if re.match(r"  (-\w, )?--", line):
+        cur = [line]; entries.append(cur)
+    elif cur is not None and line.startswith("    "):
+        cur.append(line)
+    else:
+        cur = None
+bad = []
+for e in entries:
+    body = " ".join(x.strip() for x in e)
+    m = re.match(r"(?:-\w, )?(--[\w-]+)( <)?", body)
+    if m.group(2) and m.group(1) not in required and "default" not in body.lower():
+        bad.append(m.group(1))
+print(" ".join(bad))
+sys.exit(1 if bad else 0)
+PY
+  ); then ok "$cmd --help shows every option's default"; else bad "$cmd --help: no default shown for $missing"; fi
+  grep -q "SPEC" "$tmp/help" && bad "$cmd --help cites SPEC" || true
+done
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

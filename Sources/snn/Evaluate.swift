@@ -7,31 +7,31 @@ import SNNRuntime
 
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Attack every image of a stream and report the robustness conditions, one JSON line per image.",
-        discussion: "Images come on stdin as IDX (idx3-ubyte; labels from --labels) or CIFAR-10 binary records (labels in the records), gzip'd or plain. See README for the fields.")
+        abstract: "Attack every image read from stdin and report the robustness conditions, one JSON line per image.",
+        discussion: StdinFormats.help + " Formulas: docs/METHOD.md; output fields: README.md.")
 
     @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
-    @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10.") var labels: String?
+    @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10. (default: none)") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
     @Option(help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
     @Option(help: "Attack: fgm (L2 step), fgsm (L∞ sign step) or pgd (projected steps).") var attack: AttackMethod = .fgm
     @Option(help: "Norm of the attack: 2 or inf (default: 2 for fgm and pgd, inf for fgsm).") var norm: AttackNorm?
     @Option(help: "Attack loss on the averaged prediction: ce, margin or cw (averaged logits).") var loss: AttackLoss = .ce
-    @Option(help: "Targeted attack: a class index, or 'next' for (label + 1) mod classes.") var target: String?
-    @Option(help: "PGD: number of steps T.") var pgdSteps: Int?
-    @Option(help: "PGD: step size ν (default η/5).") var pgdStepSize: Float?
+    @Option(help: "Targeted attack: a class index, or 'next' for (label + 1) mod classes. (default: untargeted)") var target: String?
+    @Option(help: "PGD: number of steps T. (default: \(AttackConfig().pgdSteps))") var pgdSteps: Int?
+    @Option(help: "PGD: step size ν. (default: η/5)") var pgdStepSize: Float?
     @Flag(help: "PGD: start at a uniform random point of the η-ball instead of x.") var randomStart = false
     @Option(help: "S_A: samples in the attack set; a comma-separated list sweeps (nested sets).") var attackSamples: NumberList<Int> = [10]
     @Option(help: "S_I: samples in the inference set (and in the fresh set); a comma-separated list sweeps (nested sets).") var inferenceSamples: NumberList<Int> = [100]
     @Flag(help: "Draw each requested S_A and S_I from its own stream instead of nesting the sets.") var independentSets = false
     @Option(help: "Report each image's prediction variance over this many samples (docs/METHOD.md §Prediction variance; the paper uses 1000).") var varianceSamples = 0
     @Flag(help: "Report how many inference samples give max_c f_c(x, θ) == 1 exactly (docs/METHOD.md §Extreme predictions).") var extreme = false
-    @Option(help: "Seed of every random number (Philox key).") var seed: UInt64 = 0
-    @Option(help: "Evaluate only the first N images.") var limit: Int?
-    @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards.") var shard: Shard?
+    @Option(help: "Seed of every random number (the Philox key; docs/METHOD.md §Random numbers).") var seed: UInt64 = 0
+    @Option(help: "Evaluate only the first N images. (default: all)") var limit: Int?
+    @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards. (default: all images)") var shard: Shard?
     @Option(help: "Worker threads (results do not depend on it).") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
-    @Option(help: "Write the summary JSON to this file.") var summary: String?
+    @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. (default: the model's plan, see --dry-run)") var memoryBudget: String?
+    @Option(help: "Write the summary JSON (docs/METHOD.md §Summaries) to this file. (default: none)") var summary: String?
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false

@@ -6,6 +6,8 @@ struct SNN: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snn",
         abstract: "Measure how sampling changes the adversarial robustness of stochastic neural networks.",
+        discussion: "The method and its formulas: docs/METHOD.md; commands, output fields and errors: README.md.",
+        version: SNNVersion.string,
         subcommands: [Evaluate.self, Summarize.self, Train.self, Info.self, Card.self])
 
     /// ArgumentParser's usage errors exit with 64 (EX_USAGE); this tool's contract is 2 for usage

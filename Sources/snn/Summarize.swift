@@ -9,8 +9,8 @@ struct Summarize: ParsableCommand {
         abstract: "Summarize JSON lines of snn evaluate (one file or the shards of one run) into the summary JSON.")
 
     @Argument(help: "JSON-lines files (default: stdin).") var files: [String] = []
-    @Option(name: .shortAndLong, help: "Write the summary here (atomically: a temporary file, then rename). Default: stdout.") var output: String?
-    @Option(help: "Also write the lines merged in image order (shards → the single run's file, byte for byte), atomically.") var lines: String?
+    @Option(name: .shortAndLong, help: "Write the summary here (atomically: a temporary file, then rename). (default: stdout)") var output: String?
+    @Option(help: "Also write the lines merged in image order (shards → the single run's file, byte for byte), atomically. (default: none)") var lines: String?
 
     func run() throws {
         runOrExit {

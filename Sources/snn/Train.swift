@@ -10,7 +10,7 @@ struct Train: ParsableCommand {
         abstract: "Train a model on FashionMNIST: a matrix-Gaussian MLP (VMG with the ELBO, or the infinite mixture) or a wide ResNet with MC dropout.")
 
     @Option(help: "mlp (matrix-Gaussian MLP) or wide-resnet.") var architecture = "mlp"
-    @Option(help: "MLP training objective: elbo (BNN / VMG) or im (infinite mixture).") var objective: String?
+    @Option(help: "MLP training objective: elbo (BNN / VMG) or im (infinite mixture); docs/METHOD.md §Objectives. (no default: required for the MLP)") var objective: String?
     @Option(help: "Output model directory (weights.safetensors + model.json).") var output: String
     @Option(help: "Model name for the card (default: the output directory's name).") var name: String?
     @Option(help: "Directory holding the FashionMNIST IDX files (gzip'd or plain).") var dataDir = "/usr/share/datasets/fashion-mnist"
@@ -18,13 +18,13 @@ struct Train: ParsableCommand {
     @Option(help: "Minibatch size (default 100 for the MLP, 128 for the wide ResNet).") var batchSize: Int?
     @Option(help: "MLP: weight samples per minibatch in the objective.") var samples = 5
     @Option(help: "Learning rate (default 1e-3 Adam for the MLP, 0.1 SGD for the wide ResNet).") var learningRate: Float?
-    @Option var seed: UInt64 = 1
+    @Option(help: "Seed of the initialisation and of every training random number (docs/METHOD.md §Roles).") var seed: UInt64 = 1
     @Option(help: "MLP: std of the initial mean M (He-style, see docs/METHOD.md §Initialisation).") var meanScale: Float = 1.0
-    @Option(help: "MLP: initial log variance log(u_i v_j) of every weight.") var logVariance: Float = -9
-    @Option(help: "MLP: randomized smoothing noise variance σ² for training (two noisy copies per image).") var smoothingVariance: Float?
+    @Option(help: "MLP: λ, the initial spread: log √u_i = log √v_j = λ/2, so every weight starts with std e^λ (docs/METHOD.md §Initialisation).") var logVariance: Float = -9
+    @Option(help: "MLP: randomized smoothing noise variance σ² for training (two noisy copies per image). (default: none)") var smoothingVariance: Float?
     @Option(help: "Variance samples per test image for the card (docs/METHOD.md §Prediction variance; wide ResNet: the largest S_I is used).") var varianceSamples = 1000
-    @Option(help: "Use only the first N training images (for quick checks).") var limit: Int?
-    @Option(help: "Use only the first N test images for the card.") var testLimit: Int?
+    @Option(help: "Use only the first N training images (for quick checks). (default: all)") var limit: Int?
+    @Option(help: "Use only the first N test images for the card. (default: all)") var testLimit: Int?
     @Option(help: "Wide ResNet depth 6n + 4.") var depth = 10
     @Option(help: "Wide ResNet widen factor k.") var widen = 1
     @Option(help: "Wide ResNet dropout probability p ∈ [0, 1).") var dropout: Float = 0.3
@@ -33,7 +33,7 @@ struct Train: ParsableCommand {
     @Flag(help: "Wide ResNet: no random flips and shifts.") var noAugment = false
     @Option(help: ArgumentHelp("Wide ResNet: images unfolded per convolution GEMM.", visibility: .hidden)) var chunk = 8
     @Flag(help: "Wide ResNet: continue from OUTPUT/checkpoint.safetensors (written after every epoch).") var resume = false
-    @Option(help: "Wide ResNet: stop after this many epochs in this run, leaving the checkpoint for --resume.") var stopAfter: Int?
+    @Option(help: "Wide ResNet: stop after this many epochs in this run, leaving the checkpoint for --resume. (default: run to --epochs)") var stopAfter: Int?
     @Flag(help: "Wide ResNet, with --resume: accept a different --epochs (the learning-rate schedule follows the new count from the next epoch; the card records the change).") var reschedule = false
 
     var isWideResNet: Bool { architecture == "wide-resnet" || architecture == "wrn" }
