@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: set-up, the Swift tests (release build: the allocation contract and the
 # end-to-end checks are for optimized code), the command-line checks of scripts/cli-tests*.sh and
-# the quick reproduction (scripts/reproduce --quick: plots and report build).
+# the quick reproduction (scripts/reproduce --quick: plots and report build), also in a fresh clone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,6 +11,7 @@ SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
+SNN="$snn" bash scripts/cli-tests-standalone.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
