@@ -7,6 +7,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/cli-harness.sh
+# the reproduction runs inside the clone: make the binary's path absolute
+if [[ $SNN == */* ]]; then SNN=$(realpath "$SNN"); else SNN=$(command -v "$SNN"); fi
 
 root=$(git rev-parse --show-toplevel)
 [[ -z $(git status --porcelain --untracked-files=no) ]] || echo "note: uncommitted changes are not part of the clone under test"
