@@ -25,7 +25,7 @@ for spec in "${setups[@]}"; do
     [[ -f $dir/$name/model.json ]] && continue
     # shellcheck disable=SC2046
     "$snn" train --objective "$objective" --output "$dir/$name" --name "$name-fmnist" --seed "$seed" \
-      --mean-scale 1.414 --log-std -6 $(flags_of "$setup") > "$dir/$name.log" 2>&1 &
+      --mean-scale 1.414 --log-std=-6 $(flags_of "$setup") > "$dir/$name.log" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || echo "mlp-study: a training of set-up $setup failed (see $dir/*.log)" >&2; done
