@@ -9,8 +9,14 @@ public struct ModelCard: Codable, Equatable {
         /// Wide ResNet: depth 6n + 4, widen factor, dropout probability, input padded to this size
         /// (informative: the weights file's metadata is what `snn` loads).
         public var depth: Int?, widen: Int?, dropout: Double?, paddedTo: [Int]?
-        public init(kind: String, sizes: [Int]? = nil, depth: Int? = nil, widen: Int? = nil, dropout: Double? = nil, paddedTo: [Int]? = nil) {
+        /// MLP: the input scale s of x̃ = [x, 1]·s, "1/sqrt(r)" (when absent) or "1".
+        public var inputScaling: String?
+        /// MLP: per weight layer, sampled (true) or deterministic W = M (false); absent = all sampled.
+        public var stochasticLayers: [Bool]?
+        public init(kind: String, sizes: [Int]? = nil, depth: Int? = nil, widen: Int? = nil, dropout: Double? = nil, paddedTo: [Int]? = nil,
+                    inputScaling: String? = nil, stochasticLayers: [Bool]? = nil) {
             self.kind = kind; self.sizes = sizes; self.depth = depth; self.widen = widen; self.dropout = dropout; self.paddedTo = paddedTo
+            self.inputScaling = inputScaling; self.stochasticLayers = stochasticLayers
         }
     }
     public struct Input: Codable, Equatable {
@@ -27,10 +33,22 @@ public struct ModelCard: Codable, Equatable {
     }
     public struct Initialisation: Codable, Equatable {
         public var seed: UInt64
-        public var meanScale: Double       // M ~ N(0, mean_scale²)
-        public var logVariance: Double     // log(√u_i √v_j)² at start
-        public init(seed: UInt64, meanScale: Double, logVariance: Double) {
-            self.seed = seed; self.meanScale = meanScale; self.logVariance = logVariance
+        public var meanScale: Double       // M ~ N(0, mean_scale² / (r s²))
+        public var logStd: Double          // log(√u_i √v_j) at start: every weight's log std
+        public init(seed: UInt64, meanScale: Double, logStd: Double) {
+            self.seed = seed; self.meanScale = meanScale; self.logStd = logStd
+        }
+        enum CodingKeys: String, CodingKey { case seed, meanScale, logStd, logVariance }
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            seed = try c.decode(UInt64.self, forKey: .seed)
+            meanScale = try c.decode(Double.self, forKey: .meanScale)
+            // cards before 2026-12 named the log std "log_variance" (it always was the log std)
+            logStd = try c.decodeIfPresent(Double.self, forKey: .logStd) ?? c.decode(Double.self, forKey: .logVariance)
+        }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(seed, forKey: .seed); try c.encode(meanScale, forKey: .meanScale); try c.encode(logStd, forKey: .logStd)
         }
     }
     public struct Training: Codable, Equatable {
@@ -45,6 +63,8 @@ public struct ModelCard: Codable, Equatable {
         public var seconds: Double
         public var threads: Int
         public var notes: String?
+        /// Factor of KL/N in the objective (1 = the ELBO; absent in older cards = 1).
+        public var klWeight: Double?
         public init(objective: String, dataset: String, epochs: Int, batchSize: Int, samples: Int, optimizer: String,
                     learningRate: Double, seed: UInt64, seconds: Double, threads: Int, notes: String?) {
             self.objective = objective; self.dataset = dataset; self.epochs = epochs; self.batchSize = batchSize

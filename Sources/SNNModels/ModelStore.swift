@@ -36,8 +36,15 @@ public enum ModelStore {
         guard sizes[0] == card.input.height * card.input.width * card.input.channels, sizes.last == card.classes else {
             throw ModelError.badCard(cardPath(dir), "sizes \(sizes) do not match input \(card.input.height)×\(card.input.width)×\(card.input.channels) and \(card.classes) classes")
         }
+        let scaling = card.architecture.inputScaling ?? MatrixGaussianMLP.InputScaling.sqrtRows.rawValue
+        guard let inputScaling = MatrixGaussianMLP.InputScaling(rawValue: scaling) else {
+            throw ModelError.badCard(cardPath(dir), "architecture.input_scaling must be \"1/sqrt(r)\" or \"1\", got \"\(scaling)\"")
+        }
+        if let s = card.architecture.stochasticLayers, s.count != sizes.count - 1 {
+            throw ModelError.badCard(cardPath(dir), "architecture.stochastic_layers lists \(s.count) layers, sizes give \(sizes.count - 1)")
+        }
         let file = try SafetensorsFile(path: weightsPath(dir))
-        let model = MatrixGaussianMLP(sizes: sizes, name: card.name)
+        let model = MatrixGaussianMLP(sizes: sizes, name: card.name, inputScaling: inputScaling, stochasticLayers: card.architecture.stochasticLayers)
         for (i, l) in model.layers.enumerated() {
             try copy(file, "layer\(i).M", [l.rows, l.outputs], into: l.M)
             try copy(file, "layer\(i).log_sqrt_u", [l.rows], into: l.logSqrtU)

@@ -39,7 +39,7 @@ extension ImageEvaluator {
             // step: x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (docs/METHOD.md §PGD)
             switch a.norm {
             case .l2:
-                let n = Vec.norm(g, d)
+                let n = Vec.scaledNorm(g, d)
                 if n > 0 { Vec.axpy(stepSize / n, g, xadv, d) }
             case .linf:
                 for i in 0..<d { xadv[i] += g[i] > 0 ? stepSize : (g[i] < 0 ? -stepSize : 0) }

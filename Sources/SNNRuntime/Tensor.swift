@@ -46,6 +46,16 @@ public enum Vec {
         return s
     }
     @inlinable public static func norm(_ a: UnsafePointer<Float>, _ n: Int) -> Float { dot(a, a, n).squareRoot() }
+    /// ‖a‖₂ for a direction that is only ever used as a/‖a‖: when the squares of a would underflow
+    /// (max |a_i| < 2⁻⁶⁰, e.g. the tiny but non-zero gradient of saturated softmax samples), `a` is
+    /// first divided by max |a_i| in place, which leaves a/‖a‖ unchanged. Returns 0 only for a = 0.
+    public static func scaledNorm(_ a: UnsafeMutablePointer<Float>, _ n: Int) -> Float {
+        var amax: Float = 0
+        for i in 0..<n { amax = max(amax, abs(a[i])) }
+        if amax == 0 { return 0 }
+        if amax < 0x1p-60 { for i in 0..<n { a[i] /= amax } }
+        return norm(a, n)
+    }
     /// y += α·x
     @inlinable public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0

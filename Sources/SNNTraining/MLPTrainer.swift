@@ -11,6 +11,8 @@ public struct TrainingConfig: Sendable {
     public var seed: UInt64 = 1
     /// Randomized smoothing during training (docs/METHOD.md §Set-up): σ² of the noise, nil for none.
     public var smoothingVariance: Float? = nil
+    /// Factor of the KL term: loss = data + klWeight · KL/N (1 is the ELBO).
+    public var klWeight: Float = 1
     public init(objective: Objective) { self.objective = objective }
 }
 
@@ -31,7 +33,7 @@ public final class MLPTrainer {
 
     public init(model: MatrixGaussianMLP, config: TrainingConfig) throws {
         self.model = model; self.config = config
-        grad = MatrixGaussianMLP(sizes: model.sizes)
+        grad = MatrixGaussianMLP(sizes: model.sizes, inputScaling: model.inputScaling, stochasticLayers: model.stochasticLayers)
         adam = Adam(count: model.parameters.count, learningRate: config.learningRate)
         let B = config.batchSize * (config.smoothingVariance == nil ? 1 : 2)
         let maxWidth = model.sizes.max()!, maxRows = model.layers.map(\.rows).max()!
@@ -124,17 +126,19 @@ public final class MLPTrainer {
         for (s, net) in nets.enumerated() {
             net.backward(gz: gz[s], rows: rows, grad: grad, gW: gW, gH: gH, gX: gX)
         }
-        addKLGradient(scale: 1 / N)
+        addKLGradient(scale: config.klWeight / N)
         return loss
     }
 
-    /// ∂KL/∂M = M, ∂KL/∂a_i = u_i Σv − c, ∂KL/∂b_j = v_j Σu − r (a = log √u, b = log √v).
+    /// ∂KL/∂M = M, ∂KL/∂a_i = u_i Σv − c, ∂KL/∂b_j = v_j Σu − r (a = log √u, b = log √v);
+    /// a deterministic layer has ½‖M‖² only.
     func addKLGradient(scale: Float) {
         for (l, g) in zip(model.layers, grad.layers) {
+            for e in 0..<l.weightCount { g.M[e] += scale * l.M[e] }
+            guard l.stochastic else { continue }
             var su: Float = 0, sv: Float = 0
             for i in 0..<l.rows { su += Foundation.exp(2 * l.logSqrtU[i]) }
             for j in 0..<l.outputs { sv += Foundation.exp(2 * l.logSqrtV[j]) }
-            for e in 0..<l.weightCount { g.M[e] += scale * l.M[e] }
             for i in 0..<l.rows { g.logSqrtU[i] += scale * (Foundation.exp(2 * l.logSqrtU[i]) * sv - Float(l.outputs)) }
             for j in 0..<l.outputs { g.logSqrtV[j] += scale * (Foundation.exp(2 * l.logSqrtV[j]) * su - Float(l.rows)) }
         }

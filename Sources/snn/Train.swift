@@ -19,8 +19,11 @@ struct Train: ParsableCommand {
     @Option(help: "MLP: weight samples per minibatch in the objective.") var samples = 5
     @Option(help: "Learning rate (default 1e-3 Adam for the MLP, 0.1 SGD for the wide ResNet).") var learningRate: Float?
     @Option(help: "Seed of the initialisation and of every training random number (docs/METHOD.md §Roles).") var seed: UInt64 = 1
-    @Option(help: "MLP: std of the initial mean M (He-style, see docs/METHOD.md §Initialisation).") var meanScale: Float = 1.0
-    @Option(help: "MLP: λ, the initial spread: log √u_i = log √v_j = λ/2, so every weight starts with std e^λ (docs/METHOD.md §Initialisation).") var logVariance: Float = -9
+    @Option(help: "MLP: gain of the initial mean, M ~ N(0, gain²/(r s²)) (He-style for √2; docs/METHOD.md §Initialisation).") var meanScale: Float = 1.0
+    @Option(parsing: .unconditional, help: "MLP: λ, the initial log standard deviation of every weight: log √u_i = log √v_j = λ/2 (docs/METHOD.md §Initialisation; negative values need no `=`).") var logStd: Float = -9
+    @Option(help: "MLP: input scale s of x̃ = [x, 1]·s: sqrt-r (s = 1/√r) or none (s = 1, the paper's literal prior; docs/METHOD.md §Input scale).") var inputScaling = "sqrt-r"
+    @Flag(help: "MLP: the output layer is deterministic (W = M, an L2 penalty ½‖M‖² in place of its KL).") var deterministicOutput = false
+    @Option(help: "MLP: factor of the KL term (1 = the ELBO).") var klWeight: Float = 1
     @Option(help: "MLP: randomized smoothing noise variance σ² for training (two noisy copies per image). (default: none)") var smoothingVariance: Float?
     @Option(help: "Variance samples per test image for the card (docs/METHOD.md §Prediction variance; wide ResNet: the largest S_I is used).") var varianceSamples = 1000
     @Option(help: "Use only the first N training images (for quick checks). (default: all)") var limit: Int?
@@ -37,6 +40,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Wide ResNet, with --resume: accept a different --epochs (the learning-rate schedule follows the new count from the next epoch; the card records the change).") var reschedule = false
 
     var isWideResNet: Bool { architecture == "wide-resnet" || architecture == "wrn" }
+    var mlpInputScaling: MatrixGaussianMLP.InputScaling? {
+        switch inputScaling { case "sqrt-r": return .sqrtRows; case "none": return MatrixGaussianMLP.InputScaling.none; default: return nil }
+    }
 
     func validate() throws {
         guard architecture == "mlp" || isWideResNet else { throw ValidationError("--architecture must be mlp or wide-resnet, got '\(architecture)'") }
@@ -55,6 +61,8 @@ struct Train: ParsableCommand {
         } else {
             guard let o = objective, Objective(rawValue: o) != nil else { throw ValidationError("--objective must be elbo or im") }
             if resume { throw ValidationError("--resume applies to the wide ResNet (the MLP trains in minutes)") }
+            guard mlpInputScaling != nil else { throw ValidationError("--input-scaling must be sqrt-r or none, got '\(inputScaling)'") }
+            guard klWeight >= 0, klWeight.isFinite else { throw ValidationError("--kl-weight must be a finite number ≥ 0") }
         }
         if let v = smoothingVariance, !(v > 0) { throw ValidationError("--smoothing-variance must be positive") }
     }
@@ -70,8 +78,12 @@ struct Train: ParsableCommand {
             var config = TrainingConfig(objective: Objective(rawValue: objective)!)
             config.epochs = epochs; config.batchSize = batchSize; config.samples = samples
             config.learningRate = learningRate; config.seed = seed; config.smoothingVariance = smoothingVariance
-            let model = MatrixGaussianMLP(sizes: [train.pixels, 128, 128, 10], name: name ?? (output as NSString).lastPathComponent)
-            model.initialise(seed: seed, mScale: meanScale, logStd: logVariance)
+            config.klWeight = klWeight
+            let sizes = [train.pixels, 128, 128, 10]
+            let stochastic = (0..<(sizes.count - 1)).map { !(deterministicOutput && $0 == sizes.count - 2) }
+            let model = MatrixGaussianMLP(sizes: sizes, name: name ?? (output as NSString).lastPathComponent,
+                                          inputScaling: mlpInputScaling!, stochasticLayers: stochastic)
+            model.initialise(seed: seed, mScale: meanScale, logStd: logStd)
             let trainer = try MLPTrainer(model: model, config: config)
             let start = Date()
             for epoch in 0..<epochs {
@@ -80,9 +92,10 @@ struct Train: ParsableCommand {
                 log(String(format: "epoch %d/%d  data loss %.4f  KL %.0f  %.1f s", epoch + 1, epochs, r.dataLoss, r.kl, r.seconds))
             }
             let seconds = Date().timeIntervalSince(start)
-            var card = ModelCard(name: model.name, architecture: .init(kind: MatrixGaussianMLP.kind, sizes: model.sizes),
+            var card = ModelCard(name: model.name, architecture: .init(kind: MatrixGaussianMLP.kind, sizes: model.sizes,
+                                                                     inputScaling: model.inputScaling.rawValue, stochasticLayers: model.stochasticLayers),
                                  input: .init(height: train.rows, width: train.cols, channels: 1), classes: 10)
-            card.initialisation = .init(seed: seed, meanScale: Double(meanScale), logVariance: Double(logVariance))
+            card.initialisation = .init(seed: seed, meanScale: Double(meanScale), logStd: Double(logStd))
             if let v = smoothingVariance {
                 let variance = Double("\(v)") ?? Double(v)  // the decimal the user typed, not its float32 neighbour
                 card.smoothing = .init(variance: variance, noiseSamples: 10, lipschitz: 2 / variance)
@@ -92,7 +105,9 @@ struct Train: ParsableCommand {
                 epochs: epochs, batchSize: batchSize, samples: samples, optimizer: "adam(beta1=0.9, beta2=0.999, eps=1e-8)",
                 learningRate: Double("\(learningRate)") ?? Double(learningRate), seed: seed, seconds: (seconds * 10).rounded() / 10, threads: 1,
                 notes: "weights sampled explicitly per minibatch and sample (no local reparameterisation); KL to MN(0,I,I) divided by N"
+                    + (deterministicOutput ? "; output layer deterministic (½‖M‖² in place of its KL)" : "")
                     + (smoothingVariance.map { "; smoothing: each image replaced by two copies with N(0, \($0)) noise" } ?? ""))
+            card.training?.klWeight = Double("\(klWeight)") ?? Double(klWeight)
             card.evaluation = try measureCard(model, test: test, seed: seed, varianceSamples: varianceSamples, smoothing: card.smoothing)
             try ModelStore.saveMLP(model, card: card, to: output)
             log("wrote \(output) (training \(Int(seconds)) s)")

@@ -6,11 +6,12 @@ import SNNRuntime
 /// The training gradient (reparameterised backward + KL) against central finite differences of
 /// the loss with the realizations held fixed (same Philox addresses).
 final class TrainingGradientTests: XCTestCase {
-    func check(_ objective: Objective, smoothing: Float? = nil) throws {
-        let model = MatrixGaussianMLP(sizes: [12, 7, 5, 4])
+    func check(_ objective: Objective, smoothing: Float? = nil, scaling: MatrixGaussianMLP.InputScaling = .sqrtRows,
+               stochastic: [Bool]? = nil, klWeight: Float = 1) throws {
+        let model = MatrixGaussianMLP(sizes: [12, 7, 5, 4], inputScaling: scaling, stochasticLayers: stochastic)
         model.initialise(seed: 3, mScale: 1.5, logStd: -1)
         var config = TrainingConfig(objective: objective)
-        config.batchSize = 6; config.samples = 3; config.smoothingVariance = smoothing
+        config.batchSize = 6; config.samples = 3; config.smoothingVariance = smoothing; config.klWeight = klWeight
         let trainer = try MLPTrainer(model: model, config: config)
         var images = [UInt8](repeating: 0, count: 6 * 12)
         for i in images.indices { images[i] = UInt8((i * 37 + 11) % 256) }
@@ -20,7 +21,7 @@ final class TrainingGradientTests: XCTestCase {
         func loss() -> Double {
             images.withUnsafeBufferPointer { im in labels.withUnsafeBufferPointer { lb in indices.withUnsafeBufferPointer { ix in
                 trainer.lossAndGradient(images: im.baseAddress!, labels: lb.baseAddress!, indices: ix, datasetSize: N) } } }
-                + model.kl() / Double(N)
+                + Double(klWeight) * model.kl() / Double(N)
         }
         _ = loss()
         let analytic = Array(UnsafeBufferPointer(start: trainer.grad.parameters.data, count: model.parameters.count))
@@ -40,4 +41,6 @@ final class TrainingGradientTests: XCTestCase {
     func testELBOGradient() throws { try check(.elbo) }
     func testIMGradient() throws { try check(.im) }
     func testSmoothedGradient() throws { try check(.im, smoothing: 0.1) }
+    func testUnscaledInputGradient() throws { try check(.elbo, scaling: .none) }
+    func testDeterministicOutputGradient() throws { try check(.im, scaling: .none, stochastic: [true, true, false], klWeight: 0.3) }
 }

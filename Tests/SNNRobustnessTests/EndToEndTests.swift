@@ -32,7 +32,18 @@ final class EndToEndTests: XCTestCase {
 
     func testConditionsAgreeWithIndependentComputation() throws {
         let (images, labels) = try Self.loadImages(50)
-        let model = try Self.loadModel()
+        try checkAgainstReference(model: try Self.loadModel(), images: images, labels: labels)
+    }
+
+    /// The literal parameterisation (s = 1) with a deterministic output layer, on real images.
+    func testUnscaledDeterministicOutputAgreesWithIndependentComputation() throws {
+        let (images, labels) = try Self.loadImages(20)
+        let model = MatrixGaussianMLP(sizes: [784, 32, 10], inputScaling: .none, stochasticLayers: [true, false])
+        model.initialise(seed: 8, mScale: 1.414, logStd: -4)
+        try checkAgainstReference(model: model, images: images, labels: labels)
+    }
+
+    func checkAgainstReference(model: MatrixGaussianMLP, images: [[Float]], labels: [UInt8]) throws {
         var config = EvaluationConfig(eta: 1.0, attackSamples: 2, inferenceSamples: 3, seed: 11)
         config.fresh = true
         let arena = Arena(capacity: ImageEvaluator.plan(model: model).bytes)

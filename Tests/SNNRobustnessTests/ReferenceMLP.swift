@@ -8,9 +8,12 @@ import SNNRuntime
 struct ReferenceMLP {
     var weights: [[Double]] = []   // per layer, r×c row-major
     let sizes: [Int]
+    let inputScales: [Double]      // s of x̃ = [x, 1]·s per layer (the model's configuration)
 
     init(model: MatrixGaussianMLP, address: RandomAddress) {
         sizes = model.sizes
+        inputScales = model.layers.map { l in
+            model.inputScaling == .sqrtRows ? 1 / Double(l.rows).squareRoot() : 1 }
         for (i, l) in model.layers.enumerated() {
             var z = [Float](repeating: 0, count: l.weightCount)
             z.withUnsafeMutableBufferPointer { NormalStream.fill($0.baseAddress!, count: l.weightCount, address: address, tensor: i) }
@@ -18,7 +21,8 @@ struct ReferenceMLP {
             for r in 0..<l.rows {
                 for c in 0..<l.outputs {
                     let e = r * l.outputs + c
-                    w[e] = Double(l.M[e]) + exp(Double(l.logSqrtU[r])) * exp(Double(l.logSqrtV[c])) * Double(z[e])
+                    let sd = l.stochastic ? exp(Double(l.logSqrtU[r])) * exp(Double(l.logSqrtV[c])) : 0
+                    w[e] = Double(l.M[e]) + sd * Double(z[e])
                 }
             }
             weights.append(w)
@@ -30,7 +34,7 @@ struct ReferenceMLP {
         var a = x
         var pres: [[Double]] = []
         for (i, w) in weights.enumerated() {
-            let n = sizes[i], c = sizes[i + 1], r = n + 1, s = 1 / Double(r).squareRoot()
+            let n = sizes[i], c = sizes[i + 1], s = inputScales[i]
             var h = [Double](repeating: 0, count: c)
             for j in 0..<c {
                 var acc = w[n * c + j]  // bias row (input 1)
@@ -69,7 +73,7 @@ struct ReferenceMLP {
     func backprop(_ gz: [Double], _ pres: [[Double]]) -> [Double] {
         var g = gz
         for i in stride(from: weights.count - 1, through: 0, by: -1) {
-            let n = sizes[i], cOut = sizes[i + 1], s = 1 / Double(n + 1).squareRoot()
+            let n = sizes[i], cOut = sizes[i + 1], s = inputScales[i]
             var gin = [Double](repeating: 0, count: n)
             for q in 0..<n {
                 var acc = 0.0
