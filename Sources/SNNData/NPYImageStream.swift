@@ -70,9 +70,9 @@ public struct NPYImageStream {
         default:
             throw bad("shape \(h.shapeDescription) has \(s.count) dimensions: expected N×H×W, N×H×W×C or N×C×H×W")
         }
-        let (per, overflow) = channels.multipliedReportingOverflow(by: height * width)
-        guard channels > 0, height > 0, width > 0, !overflow, height <= Self.maxValuesPerImage,
-              width <= Self.maxValuesPerImage, per <= Self.maxValuesPerImage else {
+        let (hw, o1) = height.multipliedReportingOverflow(by: width)
+        let (per, o2) = channels.multipliedReportingOverflow(by: hw)
+        guard channels > 0, height > 0, width > 0, !o1, !o2, per <= Self.maxValuesPerImage else {
             throw bad("image shape \(h.shapeDescription) has an empty or too large image")
         }
         self.layout = chosen
