@@ -274,5 +274,57 @@ expect ".npy without --labels" 2 "labels is required for NPY images" -- sh -c "'
 expect "--layout with IDX" 2 "layout applies to .npy images only" -- sh -c "'$SNN' evaluate --labels '$labels' --layout nhwc < '$tmp/s.idx'"
 expect "IDX forced as npy" 1 "does not start with the magic" -- sh -c "'$SNN' evaluate --format npy --labels '$labels' < '$tmp/s.idx'"
 
+# scripts/images_to_npy.py: PNGs (written here by a tiny PNG writer) → .npy pair → the same lines
+# as the IDX stream (Pillow comes into a private venv on first use)
+python3 - "$tmp" <<'PY'
+import os, struct, sys, zlib
+t = sys.argv[1]
+px = open(t + "/s.idx", "rb").read()[16:]
+lab = open(t + "/l3.idx", "rb").read()[8:]
+def png(path, w, h, rows):
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + r for r in rows)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for d in ("flat", "classes/7", "classes/3", "odd"): os.makedirs(t + "/png/" + d, exist_ok=True)
+with open(t + "/png/labels.csv", "w") as f:
+    f.write("file,label\n")
+    for i in range(3):
+        img = px[i * 784:(i + 1) * 784]
+        png(f"{t}/png/flat/{i:03d}.png", 28, 28, [img[r * 28:(r + 1) * 28] for r in range(28)])
+        f.write(f"{i:03d}.png,{lab[i]}\n")
+        png(f"{t}/png/classes/{(7, 3, 7)[i]}/{i}.png", 28, 28, [img[r * 28:(r + 1) * 28] for r in range(28)])
+png(t + "/png/odd/a.png", 28, 28, [bytes(28)] * 28); png(t + "/png/odd/b.png", 27, 28, [bytes(27)] * 28)
+# the 8 CIFAR-10 records as RGB PNGs (colour type 2), one subfolder per label
+recs = open(t + "/c.bin", "rb").read()
+for i in range(8):
+    r = recs[i * 3073:(i + 1) * 3073]
+    rgb = bytes(r[1 + c * 1024 + p] for p in range(1024) for c in range(3))
+    os.makedirs(f"{t}/png/rgb/{r[0]}", exist_ok=True)
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\0" + rgb[y * 96:(y + 1) * 96] for y in range(32))
+    open(f"{t}/png/rgb/{r[0]}/{i}.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 32, 32, 8, 2, 0, 0, 0))
+                                                   + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+PY
+if python3 scripts/images_to_npy.py "$tmp/png/flat" "$tmp/png/i.npy" "$tmp/png/l.npy" --labels-csv "$tmp/png/labels.csv" 2>"$tmp/err" \
+   && "$SNN" evaluate --labels "$tmp/png/l.npy" "${small[@]}" < "$tmp/png/i.npy" > "$tmp/n.jsonl" 2>>"$tmp/err" && cmp -s "$tmp/n.jsonl" "$tmp/ref.jsonl"
+then ok "images_to_npy.py: PNGs + labels CSV evaluate like the IDX stream"; else bad "images_to_npy.py with a CSV ($(tail -c 300 "$tmp/err"))"; fi
+python3 scripts/images_to_npy.py "$tmp/png/classes" "$tmp/png/ci.npy" "$tmp/png/cl.npy" 2>/dev/null
+if python3 -c '
+import struct, sys
+b = open(sys.argv[1], "rb").read(); n = struct.unpack("<H", b[8:10])[0]
+assert b"(3,)" in b[10:10 + n] and struct.unpack("<3q", b[10 + n:]) == (3, 7, 7), b
+i = open(sys.argv[2], "rb").read(); m = struct.unpack("<H", i[8:10])[0]
+assert b"(3, 28, 28)" in i[10:10 + m] and len(i) == 10 + m + 3 * 784
+' "$tmp/png/cl.npy" "$tmp/png/ci.npy"; then ok "images_to_npy.py: class subfolders give the labels (by folder name)"; else bad "images_to_npy.py class subfolders"; fi
+for layout in nhwc nchw; do
+  python3 scripts/images_to_npy.py "$tmp/png/rgb" "$tmp/png/rgb.npy" "$tmp/png/rgbl.npy" --mode RGB --layout $layout 2>/dev/null
+  "$SNN" evaluate --model "$cm" --labels "$tmp/png/rgbl.npy" "${small[@]}" < "$tmp/png/rgb.npy" > "$tmp/n.jsonl" 2>"$tmp/err"
+  # records 0..7 have labels 0..7, one per class folder, so the sorted paths keep the record order
+  cmp -s "$tmp/n.jsonl" "$tmp/c1.jsonl" && ok "images_to_npy.py --mode RGB --layout $layout = the CIFAR-10 records" || bad "images_to_npy.py RGB $layout ($(head -c 200 "$tmp/err"))"
+done
+printf 'odd/a.png,1\nodd/b.png,2\n' > "$tmp/png/odd.csv"
+expect "images_to_npy.py: images of two sizes" 1 "b.png: image is 27x28, the first is 28x28 \\(pass --size WxH" -- python3 scripts/images_to_npy.py "$tmp/png" "$tmp/png/x.npy" "$tmp/png/y.npy" --labels-csv "$tmp/png/odd.csv"
+
 echo "cli-formats: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
