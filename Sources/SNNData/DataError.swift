@@ -1,4 +1,4 @@
-/// Errors raised while reading byte streams, gzip data and IDX files.
+/// Errors raised while reading byte streams, gzip data, IDX, CIFAR-10 and .npy files.
 ///
 /// `description` is always one line that names the file or stream (and the
 /// zero-based record index where one applies), e.g.
