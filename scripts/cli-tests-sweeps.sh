@@ -8,6 +8,9 @@ source scripts/cli-harness.sh
 
 run=(evaluate --labels "$labels" --limit 9 --eta 0.5,1.5 --attack-samples 1,3 --inference-samples 2,5 --variance-samples 10 --extreme)
 "$SNN" "${run[@]}" --summary "$tmp/full.json" < "$tmp/images.idx" > "$tmp/full.jsonl" 2>/dev/null
+# --limit 9 stops before the end of the stream, which the summary records and summarize cannot
+# know: drop "input": {"limited": true} before the byte-for-byte comparisons below
+grep -q '"limited" : true' "$tmp/full.json" && sed -i '/^  "input" : {$/,/^  },$/d' "$tmp/full.json" || bad "summary without \"input\": {\"limited\": true}"
 if [[ $(wc -l < "$tmp/full.jsonl") -eq 72 ]] && python3 -c '
 import json, sys
 L = [json.loads(l) for l in open(sys.argv[1])]

@@ -55,7 +55,8 @@ expect "target equal to a label names the record" 1 "record 1 has label 2, the s
 
 # data errors: exit 1, one line naming the file / record
 printf 'not an idx file at all' > "$tmp/garbage"
-expect "bad magic" 1 "bad magic" -- sh -c "'$SNN' evaluate --labels '$labels' < '$tmp/garbage'"
+expect "stdin in no known format lists the accepted ones" 1 "<stdin>: unrecognised image format .*; accepted: IDX images" -- sh -c "'$SNN' evaluate --labels '$labels' < '$tmp/garbage'"
+expect "bad magic with --format idx" 1 "bad magic" -- sh -c "'$SNN' evaluate --format idx --labels '$labels' < '$tmp/garbage'"
 head -c $((16 + 784 * 5 + 100)) "$tmp/images.idx" > "$tmp/trunc.idx"
 expect "truncated stream names the record" 1 "record 5" -- sh -c "'$SNN' evaluate --labels '$labels' ${small[*]} < '$tmp/trunc.idx' > '$tmp/t.jsonl'"
 if [[ $(wc -l < "$tmp/t.jsonl") -eq 5 ]] && valid_jsonl "$tmp/t.jsonl"; then ok "lines before the truncation stay valid"; else bad "lines before truncation"; fi

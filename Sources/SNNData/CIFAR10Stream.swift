@@ -4,7 +4,8 @@
 /// The format has no header, so the record count is known only at the end of the stream. A stream
 /// whose length is not a multiple of 3073 bytes ends with `DataError.truncated` naming the
 /// zero-based index of the partial record and the bytes it got, e.g.
-/// `<stdin>: record 7 is truncated (got 1000 of 3073 bytes)`. An empty stream holds zero records.
+/// `<stdin>: record 7 is truncated (got 1000 of 3073 bytes)`. An empty stream is an error
+/// (`DataError.emptyStream`), as an empty IDX stream is (its header is missing).
 ///
 /// Holds one fixed record buffer allocated at init; reading a record allocates nothing.
 /// The label byte is returned as is (0…9 in CIFAR-10); checking it against a model's classes
@@ -61,6 +62,14 @@ public struct CIFAR10Stream {
         return label
     }
 
+    /// True when no byte remains (the records end cleanly); throws `DataError.emptyStream` if the
+    /// stream never held a byte.
+    public mutating func isAtEnd() throws -> Bool {
+        guard try reader.isAtEnd() else { return false }
+        if recordsRead == 0 { throw DataError.emptyStream(name: name) }
+        return true
+    }
+
     /// Fills the record buffer; returns the label byte or nil at a clean end.
     private mutating func readRecord() throws -> Int? {
         if done { return nil }
@@ -70,7 +79,10 @@ public struct CIFAR10Stream {
             return Int(record.bytes[0])
         }
         done = true
-        if got == 0 { return nil }
+        if got == 0 {
+            if recordsRead == 0 { throw DataError.emptyStream(name: name) }
+            return nil
+        }
         throw DataError.truncated(name: name, record: recordsRead, got: got, expected: Self.recordSize)
     }
 }

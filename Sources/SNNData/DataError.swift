@@ -1,4 +1,4 @@
-/// Errors raised while reading byte streams, gzip data and IDX files.
+/// Errors raised while reading byte streams, gzip data, IDX, CIFAR-10 and .npy files.
 ///
 /// `description` is always one line that names the file or stream (and the
 /// zero-based record index where one applies), e.g.
@@ -22,6 +22,14 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case gzipCorrupt(name: String, message: String)
     /// The header's record count differs from the count the caller expected.
     case countMismatch(name: String, declared: Int, expected: Int)
+    /// The stream holds no byte at all where images were expected.
+    case emptyStream(name: String)
+    /// The first bytes match no accepted image format (`head`: up to the first 8 bytes).
+    case unrecognisedFormat(name: String, head: [UInt8])
+    /// A NumPy `.npy` header is malformed or describes data this reader does not handle.
+    case badNPY(name: String, detail: String)
+    /// A float pixel is not finite or outside [0, 1] (`record` and `position` zero-based).
+    case badPixel(name: String, record: Int, position: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -45,9 +53,22 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "\(name): corrupt gzip data (\(message))"
         case let .countMismatch(name, declared, expected):
             return "\(name): header declares \(declared) records but \(expected) were expected"
+        case let .emptyStream(name):
+            return "\(name): the input is empty (no images)"
+        case let .unrecognisedFormat(name, head):
+            let bytes = head.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
+            return "\(name): unrecognised image format (starts with \(bytes)); accepted: " + acceptedFormats
+        case let .badNPY(name, detail):
+            return "\(name): bad .npy file (\(detail))"
+        case let .badPixel(name, record, position, value):
+            let what = value.isFinite ? "\(value), outside [0, 1]" : "\(value), not finite"
+            return "\(name): record \(record) has pixel value \(what) (at position \(position))"
         }
     }
 }
+
+/// The image formats `unrecognisedFormat` lists.
+public let acceptedFormats = "IDX images (00 00 08 03), NumPy .npy (93 'NUMPY'), CIFAR-10 binary records (first byte a label 0…9)"
 
 private func hex32(_ v: UInt32) -> String {
     let s = String(v, radix: 16)

@@ -48,7 +48,14 @@ public final class GzipSource: ByteSource {
     }
 
     private func zlibMessage(_ code: Int32) -> String {
-        if let m = strm.pointee.msg { return String(cString: m) }
+        if let m = strm.pointee.msg {
+            let text = String(cString: m)
+            switch text {
+            case "incorrect data check": return "CRC-32 mismatch in the gzip trailer (incorrect data check)"
+            case "incorrect length check": return "length mismatch in the gzip trailer (incorrect length check)"
+            default: return text
+            }
+        }
         switch code {
         case Z_DATA_ERROR: return "data error"
         case Z_MEM_ERROR: return "out of memory"
@@ -67,10 +74,15 @@ public final class GzipSource: ByteSource {
         while true {
             if strm.pointee.avail_in == 0 && !inputAtEnd { try refill() }
             if memberEnded {
-                // Another member follows only if input remains.
+                // Another member follows only if input remains, and it must start with the gzip magic
+                // (gzip(1) ignores trailing garbage; here it is an error, found at its first byte).
                 if strm.pointee.avail_in == 0 {
                     finished = true
                     return 0
+                }
+                let next = strm.pointee.next_in!
+                if next[0] != 0x1f || (strm.pointee.avail_in > 1 && next[1] != 0x8b) {
+                    throw DataError.gzipCorrupt(name: name, message: "unexpected data after the end of the gzip member")
                 }
                 guard inflateReset(strm) == Z_OK else {
                     throw DataError.gzipCorrupt(name: name, message: "inflateReset failed")
@@ -78,7 +90,7 @@ public final class GzipSource: ByteSource {
                 memberEnded = false
             }
             if strm.pointee.avail_in == 0 {
-                throw DataError.gzipCorrupt(name: name, message: "unexpected end of compressed data")
+                throw DataError.gzipCorrupt(name: name, message: "unexpected end of compressed data: truncated, or the trailer is missing")
             }
             let inBefore = strm.pointee.avail_in
             let ret = inflate(strm, Z_NO_FLUSH)

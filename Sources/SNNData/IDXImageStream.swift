@@ -49,16 +49,21 @@ public struct IDXImageStream {
         try self.init(source: openByteStream(path: path), expectedCount: expectedCount)
     }
 
+    /// True when all `count` records have been read; then no byte may follow
+    /// (throws `DataError.trailingData` at the first extra byte).
+    public mutating func isAtEnd() throws -> Bool {
+        guard recordsRead == count else { return false }
+        done = true
+        if try !reader.isAtEnd() { throw DataError.trailingData(name: name, declared: count) }
+        return true
+    }
+
     /// Copies the next record's `pixelsPerImage` bytes into `pixels`.
     /// Returns false after exactly `count` records; throws if a record is truncated,
     /// the stream ends early, or bytes follow the last declared record.
     public mutating func nextRaw(into pixels: UnsafeMutablePointer<UInt8>) throws -> Bool {
         if done { return false }
-        if recordsRead == count {
-            done = true
-            if try !reader.isAtEnd() { throw DataError.trailingData(name: name, declared: count) }
-            return false
-        }
+        if try isAtEnd() { return false }
         let ok = try reader.readExactly(into: pixels, count: pixelsPerImage, record: recordsRead)
         guard ok else {
             throw DataError.truncated(name: name, record: recordsRead, got: 0, expected: pixelsPerImage)

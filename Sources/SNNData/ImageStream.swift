@@ -2,10 +2,18 @@
 /// carries labels (CIFAR-10) — nil for formats whose labels live elsewhere (IDX).
 public typealias ImageRead = (available: Bool, label: Int?)
 
+/// What one stored pixel value is.
+public enum ImageValueType: Sendable {
+    /// A byte; the pixel is byte / 255 (IDX, CIFAR-10, uint8 .npy).
+    case uint8
+    /// A float32 in [0, 1] (float32 .npy).
+    case float32
+}
+
 /// A stream of images of one fixed shape, whatever the file format.
 ///
-/// Pixels are delivered channel-major (C×H×W), one value per byte: raw bytes by
-/// `nextRawImage(into:)`, or byte / 255 by `nextImage(into:)`. Neither allocates.
+/// Pixels are delivered channel-major (C×H×W): raw bytes by `nextRawImage(into:)` (uint8 formats
+/// only), or as Floats by `nextImage(into:)` (byte / 255, or the stored float32). Neither allocates.
 public protocol ImageStream {
     /// Stream name used in errors (a path, or "<stdin>").
     var name: String { get }
@@ -20,6 +28,15 @@ public protocol ImageStream {
     var declaredCount: Int? { get }
     /// True when each record carries its label (CIFAR-10); false when labels come from elsewhere.
     var hasLabels: Bool { get }
+    /// How pixels are stored: `.uint8` streams deliver raw bytes, `.float32` ones only Floats.
+    var valueType: ImageValueType { get }
+
+    /// True when no record remains, with the end of the stream verified: for a declared count
+    /// (IDX, .npy), true once that many records have been read and throws `DataError.trailingData`
+    /// at the first byte after them; for CIFAR-10, true when no byte remains. Reading up to the
+    /// end also drives gzip to its trailer, whose CRC-32 and length are checked. Reads at most a
+    /// buffer's worth, so a stream stopped early (`--limit`) is answered at once.
+    mutating func isAtEnd() throws -> Bool
 
     /// Copies the next image's `pixelsPerImage` bytes into `pixels`.
     /// `available` is false at the end of the stream (and on every later call).
@@ -30,6 +47,8 @@ public protocol ImageStream {
 
 extension ImageStream {
     public var pixelsPerImage: Int { channels * height * width }
+
+    public var valueType: ImageValueType { .uint8 }
 
     /// "28×28" for one channel, "3×32×32" otherwise (used in size-mismatch messages).
     public var shapeDescription: String {
@@ -43,55 +62,68 @@ public enum ImageFormat: String, CaseIterable, Sendable {
     case idx
     /// CIFAR-10 binary records (1 label byte + 3 × 32 × 32 bytes, channel-major), no header.
     case cifar10
+    /// A NumPy .npy array (uint8 or float32; N×H×W, N×H×W×C or N×C×H×W); labels in a separate file.
+    case npy
 
     /// Number of leading bytes `detect(head:)` looks at.
-    public static let sniffLength = 4
+    public static let sniffLength = 6
 
     /// Guesses the format from the first bytes of the (decompressed) stream. The rule:
-    /// 1. `00 00 08 03` (IDX images magic) → idx.
-    /// 2. `00 00 TT DD` with TT an IDX data type (08 09 0B 0C 0D 0E) and DD in 1…4 → idx, so that
-    ///    other IDX files (labels, f32 images) get the IDX reader's precise error and are never
-    ///    read as CIFAR-10 records.
+    /// 1. `93 'NUMPY'` (the .npy magic) → npy.
+    /// 2. `00 00 TT …` with TT an IDX data type (08 09 0B 0C 0D 0E) → idx, whatever the dimension
+    ///    byte, so that other IDX files (labels, f32 images, a bad dimension count) get the IDX
+    ///    reader's precise error and are never read as CIFAR-10 records.
     /// 3. otherwise a first byte < 10 (a CIFAR-10 label) → cifar10.
-    /// 4. anything else, including an empty stream → idx (whose reader reports the bad magic or
-    ///    the truncated header).
+    /// 4. anything else, including an empty stream → nil (not a format this reader knows).
     ///
     /// An IDX stream is therefore never taken for CIFAR-10. A CIFAR-10 stream is taken for IDX only
-    /// if its first record has label 0 and starts with red bytes `00 TT DD` as in rule 2; pass
+    /// if its first record has label 0 and starts with red bytes `00 TT` as in rule 2; pass
     /// `--format cifar10` for such data.
-    public static func detect(head: UnsafeRawBufferPointer) -> ImageFormat {
-        let b = Array(head.prefix(sniffLength))
-        if b.count >= 4 && b[0] == 0 && b[1] == 0 {
-            if b[2] == 0x08 && b[3] == 0x03 { return .idx }
+    public static func detect(head: UnsafeRawBufferPointer) -> ImageFormat? {
+        if NPYHeader.hasMagic(head) { return .npy }
+        let b = Array(head.prefix(4))
+        if b.count >= 3 && b[0] == 0 && b[1] == 0 {
             let idxTypes: Set<UInt8> = [0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E]
-            if idxTypes.contains(b[2]) && (1...4).contains(b[3]) { return .idx }
+            if idxTypes.contains(b[2]) { return .idx }
         }
         if let first = b.first, first < 10 { return .cifar10 }
-        return .idx
+        return nil
     }
 
     /// `detect(head:)` over a byte array.
-    public static func detect(_ head: [UInt8]) -> ImageFormat {
+    public static func detect(_ head: [UInt8]) -> ImageFormat? {
         head.withUnsafeBytes { detect(head: $0) }
+    }
+
+    /// Sniffs the format at the start of `reader` without consuming anything: throws
+    /// `DataError.emptyStream` for an empty stream and `DataError.unrecognisedFormat` (which lists
+    /// the accepted formats) when `detect(head:)` knows none.
+    public static func detect(_ reader: BufferedReader) throws -> ImageFormat {
+        let head = try reader.peek(8)
+        if head.isEmpty { throw DataError.emptyStream(name: reader.name) }
+        guard let f = detect(head: head) else { throw DataError.unrecognisedFormat(name: reader.name, head: Array(head)) }
+        return f
     }
 }
 
 /// Opens an image stream over `source` (already decompressed: `openByteStream` handles gzip).
-/// `format` nil sniffs the first bytes (`ImageFormat.detect(head:)`); no byte is lost by sniffing.
-/// For IDX the header is read (and checked against `expectedCount` if given) before returning.
-public func openImageStream(source: any ByteSource, format: ImageFormat? = nil,
+/// `format` nil sniffs the first bytes (`ImageFormat.detect(_:)`); no byte is lost by sniffing.
+/// For IDX and .npy the header is read (for IDX checked against `expectedCount` if given) before
+/// returning; `layout` applies to 4-D .npy arrays (nil: decided from the shape).
+public func openImageStream(source: any ByteSource, format: ImageFormat? = nil, layout: NPYLayout? = nil,
                             expectedCount: Int? = nil) throws -> any ImageStream {
     let reader = source as? BufferedReader ?? BufferedReader(source)
-    let chosen = try format ?? ImageFormat.detect(head: reader.peek(ImageFormat.sniffLength))
+    let chosen = try format ?? ImageFormat.detect(reader)
     switch chosen {
     case .idx: return try IDXImageStream(source: reader, expectedCount: expectedCount)
     case .cifar10: return CIFAR10Stream(source: reader)
+    case .npy: return try NPYImageStream(source: reader, layout: layout)
     }
 }
 
 /// Opens `path` (nil or "-" = stdin; gzip detected automatically) as an image stream.
-public func openImageStream(path: String?, format: ImageFormat? = nil) throws -> any ImageStream {
-    try openImageStream(source: openByteStream(path: path), format: format)
+public func openImageStream(path: String?, format: ImageFormat? = nil, layout: NPYLayout? = nil) throws -> any ImageStream {
+    try openImageStream(source: openByteStream(path: path), format: format, layout: layout)
 }
 
 extension IDXImageStream: ImageStream {
@@ -128,5 +160,19 @@ extension CIFAR10Stream: ImageStream {
     public mutating func nextImage(into pixels: UnsafeMutablePointer<Float>) throws -> ImageRead {
         let label = try next(into: pixels)
         return (label != nil, label)
+    }
+}
+
+extension NPYImageStream: ImageStream {
+    public var format: ImageFormat { .npy }
+    public var declaredCount: Int? { count }
+    public var hasLabels: Bool { false }
+
+    public mutating func nextRawImage(into pixels: UnsafeMutablePointer<UInt8>) throws -> ImageRead {
+        (try nextRaw(into: pixels), nil)
+    }
+
+    public mutating func nextImage(into pixels: UnsafeMutablePointer<Float>) throws -> ImageRead {
+        (try next(into: pixels), nil)
     }
 }

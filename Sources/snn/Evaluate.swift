@@ -11,8 +11,9 @@ struct Evaluate: ParsableCommand {
         discussion: StdinFormats.help + " Formulas: docs/METHOD.md; output fields: README.md.")
 
     @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
-    @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10. (default: none)") var labels: String?
-    @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
+    @Option(help: "Label file, IDX or 1-D .npy (gzip'd or plain); required with idx and npy, refused with cifar10. (default: none)") var labels: String?
+    @Option(help: "Image format on stdin: idx, cifar10, npy, or auto (93 'NUMPY' → npy; 00 00 + an IDX type byte → idx; else first byte < 10 → cifar10; else an error).") var format: InputFormat = .auto
+    @Option(help: "Axis order of 4-D .npy images: nhwc or nchw (default: decided from the shape, an error if ambiguous).") var layout: NPYLayout?
     @Option(help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
     @Option(help: "Attack: fgm (L2 step), fgsm (L∞ sign step) or pgd (projected steps).") var attack: AttackMethod = .fgm
     @Option(help: "Norm of the attack: 2 or inf (default: 2 for fgm and pgd, inf for fgsm).") var norm: AttackNorm?
@@ -45,6 +46,8 @@ struct Evaluate: ParsableCommand {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
         if let limit, limit < 0 { throw ValidationError("--limit must be ≥ 0") }
         if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
+        if format == .npy && labels == nil { throw ValidationError("--labels is required for NPY images") }
+        if layout != nil && format != .npy && format != .auto { throw ValidationError("--layout applies to --format npy only") }
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         _ = try attackConfig()
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
@@ -84,21 +87,12 @@ struct Evaluate: ParsableCommand {
             throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
         }
 
-        // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
-        // CIFAR-10 labels from the records.
-        let bytes = try openByteStream(path: nil)
-        let input = bytes as? BufferedReader ?? BufferedReader(bytes)
-        let detected = try format.imageFormat ?? ImageFormat.detect(head: input.peek(ImageFormat.sniffLength))
-        if detected == .idx && labels == nil { usageFailure(Self.labelsRequired + " (stdin holds IDX images)") }
-        if detected == .cifar10, labels != nil { usageFailure(Self.labelsRefused + " (stdin holds CIFAR-10 records)") }
-        var stream = try openImageStream(source: input, format: detected)
-        guard stream.pixelsPerImage == m.inputSize else {
-            let unit = stream.channels == 1 ? "pixels" : "values"
-            throw DataFailure(message: "\(stream.name): images are \(stream.shapeDescription) (\(stream.pixelsPerImage) \(unit)) but model \(card.name) expects \(m.inputSize) inputs")
-        }
-        let labelValues = try labels.map { try IDXLabels.read(path: $0, expectedCount: stream.declaredCount) } ?? []
-        let labelSource = labels ?? stream.name
-        let total = min(stream.declaredCount ?? .max, limit ?? .max)
+        // Input: the format is given or sniffed (no byte lost); IDX and .npy labels come from
+        // --labels, one per image, CIFAR-10 labels from the records (EvaluateInput.swift).
+        var input = try EvaluationInput.open(format: format.imageFormat, layout: layout, labelsPath: labels, card: card,
+                                             usage: usageFailure)
+        let labelSource = input.labelSource
+        let total = min(input.stream.declaredCount ?? .max, limit ?? .max)
         let batchLabels = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         let batchIndices = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         batchIndices.initialize(repeating: 0, count: batch)
@@ -110,7 +104,8 @@ struct Evaluate: ParsableCommand {
         let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
         let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
         let stagingArena = Arena(capacity: staging)
-        let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
+        let bpv = input.bytesPerValue   // the staging holds bytes or Floats (both fit: see `staging`)
+        let raw = try stagingArena.allocate(batch * m.inputSize * bpv, of: UInt8.self, for: "input staging")
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
@@ -123,7 +118,7 @@ struct Evaluate: ParsableCommand {
         let d = m.inputSize, k = m.classCount
 
         let started = DispatchTime.now().uptimeNanoseconds
-        var next = 0, evaluated = 0, exhausted = false
+        var next = 0, evaluated = 0, exhausted = false, limited = false
         var pendingError: Error? = nil
         while next < total && pendingError == nil {
             // read a batch (a read error ends the run after the images already read are written)
@@ -132,13 +127,12 @@ struct Evaluate: ParsableCommand {
                 let label: Int
                 let index = next
                 do {
-                    let read = try stream.nextRawImage(into: raw + count * d)
-                    guard read.available else { exhausted = true; break }
-                    label = read.label ?? Int(labelValues[index])
+                    guard let l = try input.next(into: raw + count * d * bpv, index: index) else { exhausted = true; break }
+                    label = l
                 } catch { pendingError = error; break }
                 next += 1
                 if let shard, index % shard.count != shard.index { continue }   // another shard's image
-                if label >= k {
+                if label < 0 || label >= k {
                     pendingError = DataFailure(message: "\(labelSource): record \(index) has label \(label), but the model has \(k) classes")
                     break
                 }
@@ -156,8 +150,7 @@ struct Evaluate: ParsableCommand {
                 var slot = w
                 while slot < n {
                     let e = evaluators[w]
-                    let src = raw + slot * d
-                    for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
+                    EvaluationInput.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
                     // every configuration of the sweep, sharing realizations (SweepEvaluator)
                     e.evaluate(index: batchIndices[slot], label: batchLabels[slot], into: results + slot * nc)
                     slot += self.threads
@@ -174,9 +167,13 @@ struct Evaluate: ParsableCommand {
             if n == 0 && (exhausted || next >= total) { break }
             if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
         }
+        // the end of the images and labels (no trailing byte, gzip trailers), unless --limit stopped early
+        if pendingError == nil {
+            do { limited = try input.finish() } catch { pendingError = error }
+        }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
         if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        if let summary { try writeJSONAtomically(Summary.file(sums), to: summary) }
+        if let summary { try writeJSONAtomically(summaryFile(sums, limited: limited), to: summary) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
         FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",
@@ -260,7 +257,7 @@ extension AttackNorm: ExpressibleByArgument {}
 
 /// `--format`: an image format, or `auto` (sniff stdin, `ImageFormat.detect(head:)`).
 enum InputFormat: String, CaseIterable, ExpressibleByArgument {
-    case idx, cifar10, auto
+    case idx, cifar10, npy, auto
     var imageFormat: ImageFormat? { ImageFormat(rawValue: rawValue) }
 }
 

@@ -76,16 +76,28 @@ final class CIFAR10Tests: XCTestCase {
                        "\(path): record 0 is truncated (got 5 of 3073 bytes)")
     }
 
-    func testEmptyStreamHasZeroRecords() throws {
+    /// An empty stream is an error, as an empty IDX stream is (issue 11); it used to hold zero records.
+    func testEmptyStreamIsAnError() throws {
         let pixels = UnsafeMutablePointer<Float>.allocate(capacity: 3072)
         defer { pixels.deallocate() }
         var stream = CIFAR10Stream(source: MemorySource([]))
-        XCTAssertNil(try stream.next(into: pixels))
+        XCTAssertEqual(expectDataError { _ = try stream.next(into: pixels) }, .emptyStream(name: "<memory>"))
+        XCTAssertEqual(DataError.emptyStream(name: "<stdin>").description, "<stdin>: the input is empty (no images)")
         XCTAssertEqual(stream.recordsRead, 0)
+        var unread = CIFAR10Stream(source: MemorySource([]))
+        XCTAssertEqual(expectDataError { _ = try unread.isAtEnd() }, .emptyStream(name: "<memory>"))
 
         let dir = try makeTempDir(self)
-        var gz = try CIFAR10Stream(path: try write(gzip([]), to: dir, "empty.bin.gz"))
-        XCTAssertNil(try gz.next(into: pixels))
+        let path = try write(gzip([]), to: dir, "empty.bin.gz")
+        var gz = try CIFAR10Stream(path: path)
+        XCTAssertEqual(expectDataError { _ = try gz.next(into: pixels) }, .emptyStream(name: path))
+
+        // one record, then the end: isAtEnd is false before it and true after it
+        var one = CIFAR10Stream(source: MemorySource(cifarRecords(labels: [4])))
+        XCTAssertFalse(try one.isAtEnd())
+        XCTAssertEqual(try one.next(into: pixels), 4)
+        XCTAssertTrue(try one.isAtEnd())
+        XCTAssertNil(try one.next(into: pixels))
     }
 
     func testDetectionRule() {
@@ -96,10 +108,27 @@ final class CIFAR10Tests: XCTestCase {
         XCTAssertEqual(ImageFormat.detect(cifarRecords(labels: [0])), .cifar10)
         XCTAssertEqual(ImageFormat.detect(cifarRecords(labels: [9])), .cifar10)
         XCTAssertEqual(ImageFormat.detect([0, 0, 0, 0]), .cifar10, "label 0, black pixels")
-        XCTAssertEqual(ImageFormat.detect(Array("not an idx file".utf8)), .idx, "the IDX reader reports the bad magic")
-        XCTAssertEqual(ImageFormat.detect([10, 0, 0, 0]), .idx)
-        XCTAssertEqual(ImageFormat.detect([]), .idx, "empty: the IDX reader reports the truncated header")
+        XCTAssertNil(ImageFormat.detect(Array("not an idx file".utf8)), "unrecognised")
+        XCTAssertNil(ImageFormat.detect([10, 0, 0, 0]))
+        XCTAssertNil(ImageFormat.detect([]), "empty")
         XCTAssertEqual(ImageFormat.detect([5, 1]), .cifar10, "short CIFAR stream: reported as a truncated record")
+        // an IDX-looking magic with a bad dimension byte is IDX (whose reader names the problem), not CIFAR
+        XCTAssertEqual(ImageFormat.detect([0, 0, 8, 0xFF]), .idx)
+        XCTAssertEqual(ImageFormat.detect([0, 0, 8, 0]), .idx)
+        XCTAssertEqual(ImageFormat.detect([0x93] + Array("NUMPY".utf8) + [1, 0]), .npy)
+        XCTAssertNil(ImageFormat.detect([0x93] + Array("NUMPX".utf8)))
+    }
+
+    func testSniffingErrors() throws {
+        XCTAssertEqual(expectDataError { _ = try ImageFormat.detect(BufferedReader(MemorySource([], name: "e"))) }, .emptyStream(name: "e"))
+        let text = BufferedReader(MemorySource(Array("not an image file".utf8), name: "<stdin>"))
+        let e = expectDataError { _ = try ImageFormat.detect(text) }
+        XCTAssertEqual(e, .unrecognisedFormat(name: "<stdin>", head: Array("not an i".utf8)))
+        XCTAssertEqual(e?.description, "<stdin>: unrecognised image format (starts with 6e 6f 74 20 61 6e 20 69); accepted: "
+                       + "IDX images (00 00 08 03), NumPy .npy (93 'NUMPY'), CIFAR-10 binary records (first byte a label 0…9)")
+        XCTAssertEqual(Array(try text.peek(3)), Array("not".utf8), "sniffing consumes nothing")
+        let dims = expectDataError { _ = try openImageStream(source: MemorySource([0, 0, 8, 0xFF] + [UInt8](repeating: 0, count: 6146))) }
+        XCTAssertEqual(dims?.description, "<memory>: unsupported IDX file (255 dimensions, expected 3)")
     }
 
     func testAutoDetectedStreamsReadWithoutLosingBytes() throws {

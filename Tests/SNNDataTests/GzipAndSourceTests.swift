@@ -30,13 +30,12 @@ final class GzipAndSourceTests: XCTestCase {
         XCTAssertEqual(try drain(&s, chunk: 333), a + b)
 
         var garbage = try decompressingIfGzip(MemorySource(gzip(b) + [0x55, 0x66], name: "g.gz"))
-        guard case .gzipCorrupt(name: "g.gz", message: _)? = expectDataError({ _ = try drain(&garbage) }) else {
-            return XCTFail("trailing non-gzip bytes should be corrupt")
-        }
+        XCTAssertEqual(expectDataError { _ = try drain(&garbage) },
+                       .gzipCorrupt(name: "g.gz", message: "unexpected data after the end of the gzip member"))
         let cut = Array(gzip(a).dropLast(20))
         var truncated = try decompressingIfGzip(MemorySource(cut, name: "c.gz"))
         let e = expectDataError { _ = try drain(&truncated) }
-        XCTAssertEqual(e, .gzipCorrupt(name: "c.gz", message: "unexpected end of compressed data"))
+        XCTAssertEqual(e, .gzipCorrupt(name: "c.gz", message: "unexpected end of compressed data: truncated, or the trailer is missing"))
         var flipped = gzip(a)
         flipped[flipped.count / 2] ^= 0xff
         var bad = try decompressingIfGzip(MemorySource(flipped, name: "f.gz"))
@@ -79,5 +78,56 @@ final class GzipAndSourceTests: XCTestCase {
         XCTAssertEqual(e, .truncated(name: "b", record: 4, got: 60, expected: 90))
         XCTAssertTrue(try r.isAtEnd())
         XCTAssertFalse(try buf.withUnsafeMutableBytes { try r.readExactly(into: $0.baseAddress!, count: 1) })
+    }
+
+    /// The gzip trailer (CRC-32 and ISIZE) is verified once the data are read to the end: a missing
+    /// trailer, a wrong CRC or length, and bytes after the member are errors (issue 11).
+    func testGzipTrailerIsVerified() throws {
+        let data = [UInt8](repeating: 5, count: 3000) + Array(0..<200)
+        let gz = gzip(data)
+        func endOf(_ bytes: [UInt8]) -> DataError? {
+            // reads exactly the uncompressed length, then asks whether the stream ends there
+            let r = BufferedReader(try! decompressingIfGzip(MemorySource(bytes, name: "t.gz")))
+            var buf = [UInt8](repeating: 0, count: data.count)
+            do {
+                let complete = try buf.withUnsafeMutableBytes { try r.readExactly(into: $0.baseAddress!, count: data.count) }
+                let atEnd = try r.isAtEnd()
+                XCTAssertTrue(complete && atEnd && buf == data)
+                return nil
+            } catch let e as DataError { return e } catch { XCTFail("\(error)"); return nil }
+        }
+        XCTAssertNil(endOf(gz), "intact")
+        XCTAssertEqual(endOf(Array(gz.dropLast(8))), .gzipCorrupt(name: "t.gz", message: "unexpected end of compressed data: truncated, or the trailer is missing"))
+        XCTAssertEqual(endOf(Array(gz.dropLast(3))), .gzipCorrupt(name: "t.gz", message: "unexpected end of compressed data: truncated, or the trailer is missing"))
+        var crc = gz; crc[crc.count - 8] ^= 1
+        XCTAssertEqual(endOf(crc), .gzipCorrupt(name: "t.gz", message: "CRC-32 mismatch in the gzip trailer (incorrect data check)"))
+        var size = gz; size[size.count - 1] ^= 1
+        XCTAssertEqual(endOf(size), .gzipCorrupt(name: "t.gz", message: "length mismatch in the gzip trailer (incorrect length check)"))
+        XCTAssertEqual(endOf(gz + [0]), .gzipCorrupt(name: "t.gz", message: "unexpected data after the end of the gzip member"))
+        XCTAssertEqual(endOf(gz + [0x1f, 0x00]), .gzipCorrupt(name: "t.gz", message: "unexpected data after the end of the gzip member"))
+        XCTAssertNil(endOf(gz + gzip([])), "an empty second member is fine")
+    }
+
+    /// Endless zeros after a gzip member are reported at once, not read to their end.
+    func testTrailingZerosAfterGzipFailFast() throws {
+        let gz = gzip([1, 2, 3])
+        let source = ZerosAfter(prefix: gz)
+        var s = try decompressingIfGzip(source)
+        let e = expectDataError { _ = try drain(&s) }
+        XCTAssertEqual(e, .gzipCorrupt(name: "zeros", message: "unexpected data after the end of the gzip member"))
+        XCTAssertLessThan(source.served, 1 << 20, "read only a buffer or two")
+    }
+}
+
+/// `prefix`, then zeros forever; counts the bytes served.
+private final class ZerosAfter: ByteSource {
+    let name = "zeros"
+    let prefix: [UInt8]
+    var served = 0
+    init(prefix: [UInt8]) { self.prefix = prefix }
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        for i in 0..<buffer.count { buffer[i] = served + i < prefix.count ? prefix[served + i] : 0 }
+        served += buffer.count
+        return buffer.count
     }
 }
