@@ -271,17 +271,17 @@ public enum LineSummarizer {
         for (l, place) in lines {
             let name = file(place)
             if sweep[name] == nil { sweep[name] = (place, [], [:]); fileOrder.append(name) }
-            if sweep[name]!.keys.insert(l.configKey).inserted { sweep[name]!.text[l.configKey] = place + " (" + l.configText + ")" }
+            if sweep[name]!.keys.insert(l.configKey).inserted { sweep[name]!.text[l.configKey] = "(" + l.configText + "; first at " + place + ")" }
         }
         let reference = sweep[fileOrder[0]]!
         for name in fileOrder.dropFirst() {
             let other = sweep[name]!
             if let extra = other.keys.subtracting(reference.keys).sorted().first {
-                throw SummarizeError("\(other.text[extra]!): configuration not in \(fileOrder[0]): the files are not shards of one run "
+                throw SummarizeError("\(name): configuration \(other.text[extra]!) is not in \(fileOrder[0]): the files are not shards of one run "
                                      + "(different sweeps); summarize each run on its own")
             }
             if let missing = reference.keys.subtracting(other.keys).sorted().first {
-                throw SummarizeError("\(name): has no line for the configuration of \(reference.text[missing]!): the files are not shards "
+                throw SummarizeError("\(name): no line for configuration \(reference.text[missing]!): the files are not shards "
                                      + "of one run (different sweeps); summarize each run on its own")
             }
         }
@@ -315,7 +315,7 @@ public enum LineSummarizer {
         }
         for key in reference.keys.sorted() {
             for i in 0..<n where !seen.contains("\(i)#\(key)") {
-                throw SummarizeError("\(labelOf[i]!.place): image \(i) has no line for the configuration of \(reference.text[key]!) "
+                throw SummarizeError("\(labelOf[i]!.place): image \(i) has no line for configuration \(reference.text[key]!) "
                                      + "(a line is missing or cut)")
             }
         }
