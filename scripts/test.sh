@@ -10,6 +10,7 @@ swift test -c release -Xswiftc -enable-testing
 SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
+SNN="$snn" bash scripts/cli-tests-summarize.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
