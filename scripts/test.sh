@@ -12,6 +12,8 @@ SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
 SNN="$snn" bash scripts/cli-tests-summarize.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
+# README's pandas lines and scripts/examples (pandas + matplotlib from PyPI in the private venv)
+SNN="$snn" bash scripts/test-examples.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
