@@ -14,6 +14,8 @@ SNN="$snn" bash scripts/cli-tests-summarize.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
 # README's pandas lines and scripts/examples (pandas + matplotlib from PyPI in the private venv)
 SNN="$snn" bash scripts/test-examples.sh
+# the exact tests behind the report's verdicts, on cases with known answers
+python3 scripts/test_stats.py
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"

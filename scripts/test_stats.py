@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Checks scripts/stats.py on cases with known answers (textbook values, closed forms, symmetry,
+and simulated data whose truth is known). Run: python3 scripts/test_stats.py"""
+import os, random, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats
+
+passed = failed = 0
+
+
+def check(name, cond):
+    global passed, failed
+    if cond:
+        passed += 1; print("ok  ", name)
+    else:
+        failed += 1; print("FAIL", name)
+
+
+close = lambda a, b, tol=1e-9: abs(a - b) <= tol
+
+# binomial tails: closed forms
+check("P(Bin(10, ½) ≥ 10) = 1/1024", close(stats.binom_sf(10, 10), 1 / 1024))
+check("P(Bin(10, ½) ≥ 8) = 56/1024", close(stats.binom_sf(8, 10), 56 / 1024))
+check("P(Bin(5, 0.3) ≤ 0) = 0.7^5", close(stats.binom_cdf(0, 5, 0.3), 0.7 ** 5))
+check("P(Bin(20, 0.2) ≤ 20) = 1", stats.binom_cdf(20, 20, 0.2) == 1.0)
+check("cdf + sf = 1 (n 37, p 0.37)", close(stats.binom_cdf(12, 37, 0.37) + stats.binom_sf(13, 37, 0.37), 1, 1e-12))
+
+# McNemar exact: b = 10, c = 2 → 2·P(Bin(12, ½) ≤ 2) = 2·79/4096
+check("McNemar b=10 c=2: p = 158/4096", close(stats.mcnemar(10, 2), 158 / 4096))
+check("McNemar symmetric in b, c", stats.mcnemar(3, 9) == stats.mcnemar(9, 3))
+check("McNemar b = c → p = 1", stats.mcnemar(7, 7) == 1.0)
+check("McNemar no discordant pairs → p = 1", stats.mcnemar(0, 0) == 1.0)
+check("McNemar 6 vs 0 is significant (p = 1/32), 5 vs 0 is not (p = 1/16)",
+      close(stats.mcnemar(6, 0), 1 / 32) and close(stats.mcnemar(5, 0), 1 / 16))
+
+# sign test: ties / non-significant cells count against
+check("sign test 5 of 5: p = 1/32", close(stats.sign_test(5, 5), 1 / 32))
+check("sign test 5 of 6 (one tie): p = 7/64", close(stats.sign_test(5, 6), 7 / 64))
+check("sign test 0 of 4: p = 1", stats.sign_test(0, 4) == 1.0)
+
+# Holm: known example p = (0.01, 0.04, 0.03, 0.005) → (0.03, 0.06, 0.06, 0.02)
+adj = stats.holm([0.01, 0.04, 0.03, 0.005])
+check("Holm adjusted p-values", all(close(a, b) for a, b in zip(adj, [0.03, 0.06, 0.06, 0.02])))
+
+# Clopper–Pearson: k = 0 → upper 1 − (α/2)^(1/n); k = n → lower (α/2)^(1/n); 7 of 10 (table value)
+lo, hi = stats.clopper_pearson(0, 10)
+check("Clopper–Pearson 0/10 upper = 1 − 0.025^(1/10)", lo == 0 and close(hi, 1 - 0.025 ** 0.1, 1e-9))
+lo, hi = stats.clopper_pearson(10, 10)
+check("Clopper–Pearson 10/10 lower = 0.025^(1/10)", hi == 1 and close(lo, 0.025 ** 0.1, 1e-9))
+lo, hi = stats.clopper_pearson(7, 10)
+check("Clopper–Pearson 7/10 = [0.3475, 0.9333]", close(lo, 0.3475, 1e-4) and close(hi, 0.9333, 1e-4))
+lo, hi = stats.wilson(8, 10)
+check("Wilson 8/10 = [0.4902, 0.9433]", close(lo, 0.4902, 1e-4) and close(hi, 0.9433, 1e-4))
+
+# paired difference: b = c → 0 inside a symmetric interval; all discordant one way → interval > 0
+d, (lo, hi) = stats.paired_difference(5, 5, 100)
+check("paired difference b = c: 0 in a symmetric interval", d == 0 and close(lo, -hi, 1e-9) and lo < 0 < hi)
+d, (lo, hi) = stats.paired_difference(20, 0, 100)
+check("paired difference 20 vs 0 of 100: 0.2, interval above 0", close(d, 0.2) and lo > 0 and hi == 0.2)
+
+# outcome vectors: hex bits as snn summarize writes them (image i = bit i from the left)
+def to_hex(flags):
+    s = "".join("1" if f else "0" for f in flags)
+    s += "0" * (-len(s) % 4)
+    return "".join(f"{int(s[i:i + 4], 2):x}" for i in range(0, len(s), 4))
+a = [1, 1, 0, 1, 0, 0, 1, 1, 1]
+b = [1, 0, 0, 0, 1, 0, 1, 0, 1]
+check("discordant pairs from hex vectors", stats.discordant(to_hex(a), to_hex(b)) == (3, 1))
+both = stats.bits(to_hex([1, 1, 1, 1, 0, 0, 0, 0, 0]))
+check("discordant pairs within a mask", stats.discordant(to_hex(a), to_hex(b), both) == (2, 0))
+
+# simulated paired data with a known truth: a real 10-point difference on 1000 images is found in
+# (nearly) every replicate, no difference gives the nominal rate of false positives
+rng = random.Random(1)
+def simulate(delta, n=1000):
+    # x ~ B(½); y = x with probability 0.7, else B(q) with 0.7·½ + 0.3·q = ½ + delta: P(y) − P(x) = delta
+    q = (0.15 + delta) / 0.3
+    x = [rng.random() < 0.5 for _ in range(n)]
+    y = [xi if rng.random() < 0.7 else (rng.random() < q) for xi in x]
+    return stats.discordant(to_hex(y), to_hex(x))
+hits = sum(stats.cell(*simulate(0.10))[0] == "for" for _ in range(40))
+check(f"McNemar finds a 10-point paired difference ({hits}/40 replicates)", hits >= 38)
+false = sum(stats.cell(*simulate(0.0))[0] != "none" for _ in range(200))
+check(f"McNemar false positives under no difference ({false}/200, nominal 10)", false <= 22)
+check("cell: direction against the claim", stats.cell(0, 30, claimed_a_higher=True)[0] == "against")
+
+print(f"stats: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
