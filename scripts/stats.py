@@ -28,8 +28,14 @@ def binom_cdf(k, n, p=0.5):
 
 
 def binom_sf(k, n, p=0.5):
-    """P(X ≥ k) for X ~ Bin(n, p)."""
-    return 1.0 - binom_cdf(k - 1, n, p) if k > 0 else 1.0
+    """P(X ≥ k) for X ~ Bin(n, p), summed over the upper tail (no cancellation for tiny tails)."""
+    if k <= 0:
+        return 1.0
+    if k > n:
+        return 0.0
+    if p == 0.5:
+        return sum(comb(n, i) for i in range(k, n + 1)) / 2 ** n
+    return min(1.0, sum(binom_pmf(i, n, p) for i in range(k, n + 1)))
 
 
 def sign_test(k, n):

@@ -24,6 +24,7 @@ check("P(Bin(10, ½) ≥ 10) = 1/1024", close(stats.binom_sf(10, 10), 1 / 1024))
 check("P(Bin(10, ½) ≥ 8) = 56/1024", close(stats.binom_sf(8, 10), 56 / 1024))
 check("P(Bin(5, 0.3) ≤ 0) = 0.7^5", close(stats.binom_cdf(0, 5, 0.3), 0.7 ** 5))
 check("P(Bin(20, 0.2) ≤ 20) = 1", stats.binom_cdf(20, 20, 0.2) == 1.0)
+check("tiny tail: P(Bin(54, ½) ≥ 54) = 2^-54", stats.binom_sf(54, 54) == 2.0 ** -54)
 check("cdf + sf = 1 (n 37, p 0.37)", close(stats.binom_cdf(12, 37, 0.37) + stats.binom_sf(13, 37, 0.37), 1, 1e-12))
 
 # McNemar exact: b = 10, c = 2 → 2·P(Bin(12, ½) ≤ 2) = 2·79/4096
