@@ -94,13 +94,14 @@ def wilson(k, n, z=1.959963984540054):
 
 
 def paired_difference(b, c, n, alpha=0.05):
-    """Rate under A minus rate under B on the same n images, (b − c)/n, with an exact interval
-    conditional on the m = b + c discordant images (b ~ Bin(m, π), difference = (m/n)(2π − 1))."""
-    m = b + c
-    if m == 0:
-        return 0.0, (0.0, 0.0)
-    lo, hi = clopper_pearson(b, m, alpha)
-    return (b - c) / n, (m / n * (2 * lo - 1), m / n * (2 * hi - 1))
+    """Rate under A minus rate under B on the same n images, (b − c)/n, where b images are right
+    under A only and c under B only, with a conservative 1 − alpha interval: each discordant share
+    b/n and c/n gets a Clopper–Pearson interval at level 1 − alpha/2 (Bonferroni: both hold at once
+    with probability ≥ 1 − alpha), and the difference spans [lo_b − hi_c, hi_b − lo_c]. Unlike an
+    interval conditional on b + c, it stays honest when few images are discordant."""
+    lb, hb = clopper_pearson(b, n, alpha / 2)
+    lc, hc = clopper_pearson(c, n, alpha / 2)
+    return (b - c) / n, (lb - hc, hb - lc)
 
 
 # ------------------------------------------------------------ per-image outcome vectors

@@ -18,6 +18,7 @@ def check(name, cond):
 
 
 close = lambda a, b, tol=1e-9: abs(a - b) <= tol
+rng = random.Random(1)
 
 # binomial tails: closed forms
 check("P(Bin(10, ½) ≥ 10) = 1/1024", close(stats.binom_sf(10, 10), 1 / 1024))
@@ -58,7 +59,19 @@ check("Wilson 8/10 = [0.4902, 0.9433]", close(lo, 0.4902, 1e-4) and close(hi, 0.
 d, (lo, hi) = stats.paired_difference(5, 5, 100)
 check("paired difference b = c: 0 in a symmetric interval", d == 0 and close(lo, -hi, 1e-9) and lo < 0 < hi)
 d, (lo, hi) = stats.paired_difference(20, 0, 100)
-check("paired difference 20 vs 0 of 100: 0.2, interval above 0", close(d, 0.2) and lo > 0 and hi == 0.2)
+check("paired difference 20 vs 0 of 100: 0.2, interval above 0", close(d, 0.2) and 0 < lo < 0.2 < hi)
+d, (lo, hi) = stats.paired_difference(0, 0, 1000)
+check("paired difference 0 vs 0 of 1000: ±(1 − 0.0125^(1/1000))", d == 0 and close(hi, 1 - 0.0125 ** 0.001, 1e-9) and close(lo, -hi, 1e-12))
+d, (lo, hi) = stats.paired_difference(0, 0, 12)
+check("paired difference 0 vs 0 of 12 images is not precise (interval wider than ±3 points)", hi > 0.03)
+# coverage on simulated paired data with a known difference (0.04): at least the nominal 95 %
+cover = 0
+for _ in range(300):
+    r = [rng.random() for _ in range(400)]             # each image: A only (6 %), B only (2 %), else concordant
+    b, c = sum(x < 0.06 for x in r), sum(0.06 <= x < 0.08 for x in r)
+    _, (lo, hi) = stats.paired_difference(b, c, 400)
+    cover += lo <= 0.04 <= hi
+check(f"paired difference interval covers the truth ({cover}/300)", cover >= 285)
 
 # outcome vectors: hex bits as snn summarize writes them (image i = bit i from the left)
 def to_hex(flags):
@@ -73,7 +86,6 @@ check("discordant pairs within a mask", stats.discordant(to_hex(a), to_hex(b), b
 
 # simulated paired data with a known truth: a real 10-point difference on 1000 images is found in
 # (nearly) every replicate, no difference gives the nominal rate of false positives
-rng = random.Random(1)
 def simulate(delta, n=1000):
     # x ~ B(½); y = x with probability 0.7, else B(q) with 0.7·½ + 0.3·q = ½ + delta: P(y) − P(x) = delta
     q = (0.15 + delta) / 0.3

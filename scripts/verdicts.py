@@ -15,7 +15,8 @@ Every claim is split into parts; each part is tested on the whole grid it speaks
   The cells share images, so the sign test's independence is an approximation; each cell's McNemar
   test is exact.
 - **equivalence** ("hardly changes", "behaves like", "tracks"): each cell's paired difference of two
-  rates on the same images has an exact 95 % interval (conditional on the discordant images); the
+  rates on the same images has a conservative 95 % interval (each discordant share b/n, c/n with a
+  Clopper–Pearson interval at 97.5 %, Bonferroni: `stats.paired_difference`); the
   cell is equal when the interval lies within ±MARGIN, different when it lies wholly outside.
   Supported: every cell equal; contradicted: some cell different; else not shown.
 - **bound** ("goes to zero"): the 95 % Wilson upper bound of the rate at the largest η is at most
@@ -31,7 +32,7 @@ RULES = ("**grid** — a direction over a grid of cells (two settings on the sam
          "on the cells significant in the claimed direction among all cells (ties and non-significant cells count against) "
          "must give p < 5 % (the same count against the claim contradicts it); grids of fewer than five cells need every cell "
          "significant after Holm's correction. **equivalence** — \"hardly changes\", \"behaves like\", \"tracks\": each cell's "
-         "exact 95 % interval of the paired difference lies within ±3 points (one wholly outside contradicts). **bound** — "
+         "conservative 95 % interval of the paired difference (Clopper–Pearson on each discordant share, Bonferroni) lies within ±3 points (one wholly outside contradicts). **bound** — "
          "\"goes to zero\": 95 % Wilson upper bound at the largest η ≤ 5 % and no significant rise with η. **descriptive** — "
          "medians within ±10 % (no per-image values; never contradicts). The cells of a grid share images, so the sign test's "
          "independence is an approximation; each McNemar test is exact. Verdicts: supported, contradicted, or not shown; "
