@@ -4,7 +4,10 @@
     python3 scripts/plot.py OUT_DIR [--report docs/REPORT.md] [--figures docs/figures]
 
 The full reproduction's summaries are committed in docs/results, so `python3 scripts/plot.py
-docs/results` re-makes the report and figures without re-running anything.
+docs/results` re-makes the report and figures without re-running anything. The claims' verdicts
+come from scripts/verdicts.py (stated rules, paired tests on the per-image outcome bits that
+`snn summarize --outcomes` puts in the summaries; scripts/stats.py holds the tests). Every figure
+in the report's prose is read from the summaries, the model cards, the settings or the reference data.
 
 matplotlib comes from PyPI into a private venv on first use ($SNN_PLOT_VENV, default
 /tmp/snn-plot-venv), like the PyTorch scripts do for torch.
@@ -319,8 +322,8 @@ def report(out, data, figures, path, figdir):
          f"Settings: {settings.get('images', '?')} first FashionMNIST test images; FGM η ∈ {settings.get('etas')} (WRNs {settings.get('etas_wrn')}), S_A ∈ {settings.get('sa')}; "
          f"S_I = {settings.get('si', '?')} for the MLPs and {settings.get('si_wrn', '?')} for the WRNs; "
          f"variance samples {settings.get('variance', '?')} (MLPs) and {settings.get('variance_wrn', '?')} (WRNs); "
-         f"smoothed models S_A = 10, S_I = {settings.get('si_smoothed', '?')}; "
-         f"FGSM (L∞) η ∈ {settings.get('etas_linf')}; CW and margin losses S_A = 10; "
+         f"smoothed models S_A = {settings.get('sa_fixed', '?')}, S_I = {settings.get('si_smoothed', '?')}; "
+         f"FGSM (L∞) η ∈ {settings.get('etas_linf')}; CW and margin losses S_A = {settings.get('sa_fixed', '?')}; "
          f"PGD η ∈ {settings.get('etas_pgd')}, S_A ∈ {settings.get('sa_pgd')}, {settings.get('pgd_steps')} steps; "
          f"part `inference`: S_I ∈ {settings.get('si_list')} (MLPs), {settings.get('si_list_wrn')} at η ∈ {settings.get('etas_inference_wrn')} (WRNs); "
          f"threads {settings.get('threads', '?')}"
@@ -344,7 +347,7 @@ def report(out, data, figures, path, figdir):
     L += ["", "The WRN rows of the paper are WRN-28-10 on CIFAR-10; ours are the compact WRNs trained here on FashionMNIST, so only the trend in S_I compares.", ""]
     # Table 1
     t1 = ref["table1_mean_attack_length"]
-    L += ["## Table 1: mean attack length ‖δ‖₂ at η = 1.5 (FGM) by S_A", "", "| model | " + " | ".join(f"S_A={s}" for s in settings.get("sa", [])) + " | paper (S_A = 1/5/10/100/1000) |",
+    L += ["## Table 1: mean attack length ‖δ‖₂ at η = 1.5 (FGM) by S_A", "", "| model | " + " | ".join(f"S_A={s}" for s in settings.get("sa", [])) + f" | paper (S_A = {'/'.join(map(str, t1['samples']))}) |",
           "|---|" + "---|" * (len(settings.get("sa", [])) + 1)]
     for m, prow in (("vmg-fmnist", "BNN"), ("im-fmnist", "IM"), ("wrn-fmnist-p03", "WRN dropout 0.3"), ("wrn-fmnist-p06", "WRN dropout 0.6")):
         configs = data.get("fgm", {}).get(m)
