@@ -40,8 +40,7 @@ def binom_sf(k, n, p=0.5):
 
 def sign_test(k, n):
     """One-sided sign test: P(at least k of n signs go the claimed way) when each goes either way
-    with probability ½. Ties and non-significant cells are part of n but not of k, so they count
-    against the claim."""
+    with probability ½ (n: the cells that show a direction; ties are left out)."""
     return binom_sf(k, n, 0.5)
 
 

@@ -8,10 +8,12 @@ Every claim is split into parts; each part is tested on the whole grid it speaks
   discordant images: "for" when significant in the claimed direction, "against" when significant
   the other way, else "not shown". With medians only (cos α, gradient norms: no per-image values in
   the summaries) it is the sign of the change; equal medians are "not shown". Verdict: the one-sided
-  sign test on the "for" cells among all cells (ties and non-significant cells count against),
-  P(Bin(n, ½) ≥ k) < 5 % → supported; the same on the "against" cells → contradicted; else not
-  shown. Grids of fewer than five cells, where a sign test cannot reach 5 %, use Holm's correction
-  over the cells' McNemar p-values instead and need every cell significant in the claimed direction.
+  sign test on the k "for" among the m cells that are "for" or "against" (ties and non-significant
+  cells are not shown: they count neither way), P(Bin(m, ½) ≥ k) < 5 % → supported; the same on
+  the "against" cells → contradicted; else not shown. So at least five cells must show the claimed
+  direction (significantly, where a test exists) and few or none the opposite. Grids of fewer than
+  five cells, where a sign test cannot reach 5 %, use Holm's correction over the cells' McNemar
+  p-values instead and need every cell significant in the claimed direction.
   The cells share images, so the sign test's independence is an approximation; each cell's McNemar
   test is exact.
 - **equivalence** ("hardly changes", "behaves like", "tracks"): each cell's paired difference of two
@@ -29,8 +31,8 @@ import os, sys
 
 RULES = ("**grid** — a direction over a grid of cells (two settings on the same images): McNemar's exact test per cell "
          "where the summaries hold per-image outcomes, else the sign of the change of the median; the one-sided sign test "
-         "on the cells significant in the claimed direction among all cells (ties and non-significant cells count against) "
-         "must give p < 5 % (the same count against the claim contradicts it); grids of fewer than five cells need every cell "
+         "on the cells that show the claimed direction among those that show either (ties and non-significant cells count "
+         "neither way) must give p < 5 % (the same the other way contradicts the claim); grids of fewer than five cells need every cell "
          "significant after Holm's correction. **equivalence** — \"hardly changes\", \"behaves like\", \"tracks\": each cell's "
          "conservative 95 % interval of the paired difference (Clopper–Pearson on each discordant share, Bonferroni) lies within ±3 points (one wholly outside contradicts). **bound** — "
          "\"goes to zero\": 95 % Wilson upper bound at the largest η ≤ 5 % and no significant rise with η. **descriptive** — "
@@ -126,11 +128,12 @@ def grid(name, cells, what):
         detail = (f"{what}: significant in the claimed direction in {sig_for} of {n} cells after Holm's correction, "
                   f"against it in {sig_against} (smallest adjusted p = {fmt_p(min(adj))}; rule: every cell)")
         return dict(name=name, verdict=verdict, detail=detail, cells=cells)
-    p_for, p_against = stats.sign_test(k_for, n), stats.sign_test(k_against, n)
+    shown = k_for + k_against
+    p_for, p_against = stats.sign_test(k_for, shown), stats.sign_test(k_against, shown)
     verdict = "supported" if p_for < ALPHA else "contradicted" if p_against < ALPHA else "not shown"
     test = "McNemar significant" if paired else "median strictly"
-    detail = (f"{what}: {test} in the claimed direction in {k_for} of {n} cells, against it in {k_against}; "
-              f"sign test p = {fmt_p(p_for)} (against: {fmt_p(p_against)})")
+    detail = (f"{what}: {test} in the claimed direction in {k_for} of {n} cells, against it in {k_against}, "
+              f"{n - shown} not shown; sign test p = {fmt_p(p_for)} (against: {fmt_p(p_against)})")
     return dict(name=name, verdict=verdict, detail=detail, cells=cells)
 
 
@@ -159,8 +162,8 @@ def equivalence(name, pairs, what):
 
 
 def combine(parts):
-    vs = [p["verdict"] for p in parts]
-    if not vs or all(v in ("not measured",) for v in vs):
+    vs = [p["verdict"] for p in parts if p["verdict"] != "not measured"]     # parts this run did not measure
+    if not vs:
         return "not measured in this run"
     if any(v == NOT_TESTABLE for v in vs):
         return "not testable from these summaries"
