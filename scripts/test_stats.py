@@ -98,5 +98,38 @@ false = sum(stats.cell(*simulate(0.0))[0] != "none" for _ in range(200))
 check(f"McNemar false positives under no difference ({false}/200, nominal 10)", false <= 22)
 check("cell: direction against the claim", stats.cell(0, 30, claimed_a_higher=True)[0] == "against")
 
+# the verdict rules of scripts/verdicts.py on synthetic grids whose answer is known
+import verdicts
+def C(kind, p=0.001):
+    return dict(kind=kind, p=p)
+check("grid: 6 cells significant for → supported", verdicts.grid("x", [C("for")] * 6, "w")["verdict"] == "supported")
+check("grid: 6 against → contradicted", verdicts.grid("x", [C("against")] * 6, "w")["verdict"] == "contradicted")
+check("grid: 3 for, 3 against → not shown", verdicts.grid("x", [C("for")] * 3 + [C("against")] * 3, "w")["verdict"] == "not shown")
+check("grid: 4 for among 20 (16 not shown) → not shown (sign test p = 1/16)",
+      verdicts.grid("x", [C("for")] * 4 + [C("none", 0.5)] * 16, "w")["verdict"] == "not shown")
+check("grid: 3 cells, all significant after Holm → supported", verdicts.grid("x", [C("for", 0.001)] * 3, "w")["verdict"] == "supported")
+check("grid: 3 cells, one not significant after Holm → not shown",
+      verdicts.grid("x", [C("for", 0.001), C("for", 0.03), C("for", 0.04)], "w")["verdict"] == "not shown")
+check("grid: summaries without outcomes → not testable", verdicts.grid("x", [None, C("for")], "w")["verdict"] == verdicts.NOT_TESTABLE)
+check("equivalence: no discordant image of 2000 → supported", verdicts.equivalence("x", [("c", 0, 0, 2000)], "w")["verdict"] == "supported")
+check("equivalence: 100 vs 0 of 1000 → contradicted", verdicts.equivalence("x", [("c", 100, 0, 1000)], "w")["verdict"] == "contradicted")
+check("equivalence: 0 vs 0 of 50 → not shown (too few images)", verdicts.equivalence("x", [("c", 0, 0, 50)], "w")["verdict"] == "not shown")
+# a whole claim from synthetic summaries: accuracy falls by 10 points per step of S_A on 500 images
+def summary(eta, sa, correct):
+    return dict(eta=eta, attack_samples=sa, inference_samples=10, images=len(correct), outcomes=dict(adversarial_correct=to_hex(correct)))
+grid_data = {"fgm": {"m": []}}
+for eta in (0.5, 1.0, 1.5):
+    base = [rng.random() < 0.8 for _ in range(500)]
+    for step, sa in enumerate((1, 5, 10)):
+        grid_data["fgm"]["m"].append(summary(eta, sa, [x and (i % 10 >= step) for i, x in enumerate(base)]))
+parts = verdicts.claim_attack_samples(grid_data)
+check("claim 1 on synthetic summaries with a known fall: FGM supported", parts[0]["verdict"] == "supported")
+check("claim 1: parts a run did not measure leave the verdict alone", verdicts.combine(parts) == "supported")
+for configs in grid_data["fgm"].values():
+    for c in configs:
+        c["outcomes"]["adversarial_correct"] = to_hex([1] * 500)
+check("claim 1 on synthetic summaries with no change: not shown",
+      verdicts.claim_attack_samples(grid_data)[0]["verdict"] == "not shown")
+
 print(f"stats: {passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
