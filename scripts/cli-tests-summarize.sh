@@ -93,6 +93,16 @@ expect "no output after an error" 1 "" -- "$SNN" summarize "$tmp/abc.jsonl" -o "
 [[ ! -e $tmp/never.json ]] && ok "no summary written after a data error" || bad "summary written despite an error"
 expect "the shards together are fine" 0 "" -- "$SNN" summarize "$tmp/s1.jsonl" "$tmp/s0.jsonl"
 
+# a targeted run: target_mode "fixed" with the class in each line's target, rebuilt by summarize
+"$SNN" evaluate --labels "$labels" --limit 4 --target 0 "${small[@]}" < "$tmp/images.idx" > "$tmp/t.jsonl" 2>/dev/null
+"$SNN" summarize "$tmp/t.jsonl" -o "$tmp/t.json" 2>/dev/null
+if python3 -c '
+import json, sys
+L = [json.loads(l) for l in open(sys.argv[1])]
+assert all(l["target_mode"] == "fixed" and l["target"] == 0 for l in L)
+assert json.load(open(sys.argv[2]))["configurations"][0]["target"] == 0
+' "$tmp/t.jsonl" "$tmp/t.json"; then ok "targeted run: target_mode fixed, summarize keeps the target class"; else bad "targeted run lines/summary"; fi
+
 # --summary after a data error covers the images before it and says so
 head -c $((16 + 784 * 4 + 100)) "$tmp/images.idx" > "$tmp/cut.idx"
 expect "truncated input is a data error" 1 "record 4 is truncated" -- "$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --summary "$tmp/partial.json" < "$tmp/cut.idx"
