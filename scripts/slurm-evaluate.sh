@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sharded `snn evaluate` on a Slurm cluster: one shard per array task, then one job that merges
-# the shards with `snn summarize` (lines in image order + the summary, identical to a single run).
+# the shards with `snn summarize` (lines in image order, identical to a single run, + the summary with exact quartiles).
 #
 #   sbatch --array=0-15 scripts/slurm-evaluate.sh OUTDIR [snn evaluate flags…]      (16 shards)
 #   then, once the array is done:  SHARDS=16 bash scripts/slurm-evaluate.sh --merge OUTDIR

@@ -10,7 +10,12 @@ swift test -c release -Xswiftc -enable-testing
 SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
+SNN="$snn" bash scripts/cli-tests-summarize.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
+# README's pandas lines and scripts/examples (pandas + matplotlib from PyPI in the private venv)
+SNN="$snn" bash scripts/test-examples.sh
+# the exact tests behind the report's verdicts, on cases with known answers
+python3 scripts/test_stats.py
 SNN="$snn" bash scripts/cli-tests-standalone.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT

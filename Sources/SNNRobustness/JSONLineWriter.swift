@@ -1,5 +1,6 @@
 /// Writes one JSON object into a fixed byte buffer without allocating. Conventions (README):
-/// +∞ is the string "inf" (−∞ "-inf"), a value not computed or undefined (NaN, no L known) is null.
+/// every number is a JSON number; a value that is not a finite number (∞, NaN: not computed or
+/// undefined) is null, and the two radii that can be +∞ say so in a boolean beside them.
 public struct JSONLineWriter {
     public let capacity: Int
     public let bytes: UnsafeMutablePointer<UInt8>
@@ -61,9 +62,7 @@ public struct JSONLineWriter {
     /// Shortest round-trip decimal (Swift's float printing; at most 15 bytes, so no heap string).
     public mutating func field(_ k: StaticString, _ v: Float?) {
         key(k)
-        guard let v, !v.isNaN else { put("null"); return }
-        if v == .infinity { put("\"inf\""); return }
-        if v == -.infinity { put("\"-inf\""); return }
+        guard let v, v.isFinite else { put("null"); return }
         var s = v.description
         s.withUTF8 { for b in $0 { put(b) } }
     }
@@ -102,7 +101,9 @@ extension ImageResult {
         w.field("delta_norm", deltaNorm)
         w.field("delta_linf", deltaLinf)
         w.field("min_r_linear", conditions?.minRLinear)
+        w.field("min_r_linear_infinite", conditions.map { $0.minRLinear == .infinity })
         w.field("min_r_smooth", conditions?.minRSmooth)
+        w.field("min_r_smooth_infinite", conditions?.minRSmooth.map { $0 == .infinity })
         w.field("linear_condition", conditions?.linear)
         w.field("smooth_condition", conditions?.smooth ?? nil)
         w.classField("min_class", conditions?.minClass ?? -1)
@@ -123,7 +124,7 @@ extension AttackMethod {
     var jsonName: StaticString { switch self { case .fgm: "fgm"; case .fgsm: "fgsm"; case .pgd: "pgd" } }
 }
 extension AttackNorm {
-    var jsonName: StaticString { switch self { case .l2: "2"; case .linf: "inf" } }
+    var jsonName: StaticString { switch self { case .l2: "l2"; case .linf: "linf" } }
 }
 extension AttackLoss {
     var jsonName: StaticString { switch self { case .ce: "ce"; case .margin: "margin"; case .cw: "cw" } }

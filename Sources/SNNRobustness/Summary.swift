@@ -1,19 +1,62 @@
 import Foundation
 
 /// Running summary of one configuration (docs/METHOD.md §Summaries): counts, accuracies with 95% Wilson intervals,
-/// condition rates, and mean/quartiles of ‖δ‖, cos α_j, ‖∇m_j‖ and ‖∇m_j‖·cos α_j.
-/// Memory is constant in the number of images.
+/// condition rates, and mean/quartiles of ‖δ‖, cos α_j, ‖∇m_j‖, ‖∇m_j‖·cos α_j and the same two
+/// for the runner-up class j′. Memory is constant in the number of images (`snn evaluate`: P²
+/// quartile estimates); `snn summarize` keeps every value and gives exact quartiles, and can add
+/// the per-image outcome vectors (`Outcomes`).
 public struct Summary {
     public struct Stat {
         var sum = 0.0, n = 0
         var q1 = StreamingQuantile(0.25), q2 = StreamingQuantile(0.5), q3 = StreamingQuantile(0.75)
+        /// Every value, when the quartiles are exact (empty and never grown otherwise).
+        var values: [Double] = []
+        var exact = false
         mutating func add(_ v: Float) {
             guard v.isFinite else { return }
             let d = Double(v)
-            sum += d; n += 1; q1.add(d); q2.add(d); q3.add(d)
+            sum += d; n += 1
+            if exact { values.append(d) } else { q1.add(d); q2.add(d); q3.add(d) }
+        }
+        /// The p-quantile of `sorted` by linear interpolation between order statistics (rank
+        /// p·(n − 1), numpy's default), as `StreamingQuantile` gives for up to five values.
+        static func quantile(_ sorted: [Double], _ p: Double) -> Double {
+            let rank = p * Double(sorted.count - 1)
+            let lo = Int(rank.rounded(.down)), hi = min(lo + 1, sorted.count - 1)
+            return sorted[lo] + (rank - Double(lo)) * (sorted[hi] - sorted[lo])
+        }
+        var quartiles: (Double, Double, Double)? {
+            if exact {
+                guard !values.isEmpty else { return nil }
+                let s = values.sorted()
+                return (Stat.quantile(s, 0.25), Stat.quantile(s, 0.5), Stat.quantile(s, 0.75))
+            }
+            guard let a = q1.value, let b = q2.value, let c = q3.value else { return nil }
+            return (a, b, c)
         }
         var json: [String: Any] {
-            ["n": n, "mean": n > 0 ? sum / Double(n) : NSNull(), "q1": q1.value ?? NSNull(), "median": q2.value ?? NSNull(), "q3": q3.value ?? NSNull()]
+            let q = quartiles
+            return ["n": n, "mean": n > 0 ? sum / Double(n) : NSNull(), "q1": q?.0 ?? NSNull(), "median": q?.1 ?? NSNull(), "q3": q?.2 ?? NSNull()]
+        }
+    }
+
+    /// Per-image outcomes in image order (`snn summarize --outcomes`), for paired tests between
+    /// configurations or models on the same images (McNemar).
+    public struct Outcomes {
+        var clean: [Bool] = [], adversarial: [Bool] = [], fresh: [Bool] = [], linear: [Bool] = [], smooth: [Bool] = []
+        /// Bit i (from the left; the first hex digit holds images 0–3) is image i; zero-padded to
+        /// whole hex digits. Python: `bin(int(h, 16))[2:].zfill(4 * len(h))[:n]`.
+        static func hex(_ bits: [Bool]) -> String {
+            let digits = Array("0123456789abcdef")
+            var out = ""
+            out.reserveCapacity((bits.count + 3) / 4)
+            var i = 0
+            while i < bits.count {
+                var v = 0
+                for b in 0..<4 { v = v << 1 | (i + b < bits.count && bits[i + b] ? 1 : 0) }
+                out.append(digits[v]); i += 4
+            }
+            return out
         }
     }
 
@@ -24,14 +67,31 @@ public struct Summary {
     var clean = 0, adversarial = 0, fresh = 0, freshN = 0, attacked = 0
     var linear = 0, smooth = 0
     var deltaNorm = Stat(), cosAlpha = Stat(), gradNorm = Stat(), cosTimesNorm = Stat()
+    var runnerUpGradNorm = Stat(), runnerUpCosTimesNorm = Stat()
     var variance = Stat(), extremeSamples = 0, extremeImages = 0, extremeCounted = 0
+    public let exactQuartiles: Bool
+    var outcomes: Outcomes?
 
-    public init(config: EvaluationConfig, modelName: String, lipschitz: Float?) {
+    /// `exactQuartiles`: keep every value (memory grows with the images) for exact quartiles;
+    /// `outcomes`: record the per-image outcome vectors too.
+    public init(config: EvaluationConfig, modelName: String, lipschitz: Float?, exactQuartiles: Bool = false, outcomes: Bool = false) {
         self.config = config; self.modelName = modelName; self.lipschitz = lipschitz
+        self.exactQuartiles = exactQuartiles
+        for path in [\Summary.deltaNorm, \.cosAlpha, \.gradNorm, \.cosTimesNorm, \.runnerUpGradNorm, \.runnerUpCosTimesNorm, \.variance] {
+            self[keyPath: path].exact = exactQuartiles
+        }
+        if outcomes { self.outcomes = Outcomes() }
     }
 
     public mutating func add(_ r: ImageResult) {
         n += 1
+        if outcomes != nil {
+            outcomes!.clean.append(r.cleanCorrect)
+            outcomes!.adversarial.append(r.attacked && r.adversarialPrediction == r.label)
+            outcomes!.fresh.append(r.freshAdversarialPrediction >= 0 && r.freshAdversarialPrediction == r.label)
+            outcomes!.linear.append(r.conditions?.linear == true)
+            outcomes!.smooth.append(r.conditions?.smooth == true)
+        }
         if r.cleanCorrect { clean += 1 }
         variance.add(r.predictionVariance)
         if r.extremeSamples >= 0 {
@@ -46,6 +106,7 @@ public struct Summary {
         if r.conditions?.smooth == true { smooth += 1 }
         deltaNorm.add(r.deltaNorm); cosAlpha.add(r.cosAlpha); gradNorm.add(r.gradNorm)
         cosTimesNorm.add(r.cosAlpha * r.gradNorm)
+        runnerUpGradNorm.add(r.runnerUpGradNorm); runnerUpCosTimesNorm.add(r.runnerUpCosAlpha * r.runnerUpGradNorm)
     }
 
     /// Wilson score interval for k successes in n trials at 95%.
@@ -65,7 +126,7 @@ public struct Summary {
 
     public var json: [String: Any] {
         var out: [String: Any] = [
-            "model": modelName, "attack": config.attack.method.rawValue, "norm": config.attack.norm.rawValue,
+            "model": modelName, "attack": config.attack.method.rawValue, "norm": config.attack.norm.jsonString,
             "loss": config.attack.loss.rawValue, "target": config.attack.target.jsonValue,
             "pgd_steps": config.attack.method == .pgd ? config.attack.pgdSteps : NSNull(),
             "pgd_step_size": config.attack.method == .pgd ? Double(config.attack.stepSize(eta: config.eta)) : NSNull(),
@@ -74,6 +135,7 @@ public struct Summary {
             "seed": config.seed, "share_samples": config.shareSamples, "lipschitz": lipschitz.map { Double($0) } ?? NSNull(),
             "images": n, "clean_accuracy": rate(clean, n),
             "independent_sets": config.attackSetStream != 0 || config.inferenceSetStream != 0,
+            "quartiles": exactQuartiles ? "exact" : "p2-streaming",
         ]
         if variance.n > 0 { out["prediction_variance"] = variance.json; out["variance_samples"] = config.varianceSamples }
         if extremeCounted > 0 { out["extreme_samples"] = extremeSamples; out["images_with_extreme_samples"] = extremeImages }
@@ -84,13 +146,28 @@ public struct Summary {
             out["smooth_condition_rate"] = lipschitz != nil ? rate(smooth, n) : NSNull()
             out["delta_norm"] = deltaNorm.json; out["cos_alpha"] = cosAlpha.json
             out["grad_norm"] = gradNorm.json; out["grad_norm_times_cos_alpha"] = cosTimesNorm.json
+            out["runner_up_grad_norm"] = runnerUpGradNorm.json; out["runner_up_grad_norm_times_cos_alpha"] = runnerUpCosTimesNorm.json
+        }
+        if let o = outcomes {
+            var bits: [String: Any] = ["clean_correct": Outcomes.hex(o.clean)]
+            if attacked > 0 {
+                bits["adversarial_correct"] = Outcomes.hex(o.adversarial); bits["linear_condition"] = Outcomes.hex(o.linear)
+                bits["fresh_adversarial_correct"] = freshN > 0 ? Outcomes.hex(o.fresh) : NSNull()
+                bits["smooth_condition"] = lipschitz != nil ? Outcomes.hex(o.smooth) : NSNull()
+            }
+            out["outcomes"] = bits
         }
         return out
     }
 
-    /// The summary file: the model, the number of images and one object per configuration.
-    public static func file(_ sums: [Summary]) -> [String: Any] {
-        ["model": sums.first?.modelName ?? "", "images": sums.first?.n ?? 0, "configurations": sums.map(\.json)]
+    /// The summary file: the model, the number of images, whether the run covered its whole input
+    /// (`complete`; false with the `reason` when a data error stopped it: the summary then covers
+    /// the images before the error only) and one object per configuration.
+    public static func file(_ sums: [Summary], incomplete reason: String? = nil) -> [String: Any] {
+        var out: [String: Any] = ["model": sums.first?.modelName ?? "", "images": sums.first?.n ?? 0, "configurations": sums.map(\.json),
+                                  "complete": reason == nil]
+        if let reason { out["reason"] = reason }
+        return out
     }
 
     /// A few human-readable lines for stderr.

@@ -112,7 +112,7 @@ struct Evaluate: ParsableCommand {
         let pool = WorkerPool(count: threads)
         var sums = configs.map { Summary(config: $0, modelName: card.name, lipschitz: m.smoothness) }
         var writer = JSONLineWriter()
-        writer.prefix = RunConstants(model: card.name, config: configs[0], lipschitz: m.smoothness).linePrefix
+        writer.prefix = RunConstants(model: card.name, classes: m.classCount, config: configs[0], lipschitz: m.smoothness).linePrefix
         defer { writer.deallocate() }
         let progress = isatty(2) != 0
         let d = m.inputSize, k = m.classCount
@@ -173,7 +173,7 @@ struct Evaluate: ParsableCommand {
         }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
         if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
-        if let summary { try writeJSONAtomically(summaryFile(sums, limited: limited), to: summary) }
+        if let summary { try writeJSONAtomically(summaryFile(sums, limited: limited, incomplete: pendingError.map { "\($0)" }), to: summary) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
         FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",

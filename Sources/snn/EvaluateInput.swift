@@ -95,8 +95,8 @@ extension NPYLayout: ExpressibleByArgument {}
 
 /// The summary JSON; a run that `--limit` stopped before the end of the stream says so with
 /// `"input": {"limited": true}` (its stream's end was not checked).
-func summaryFile(_ sums: [Summary], limited: Bool) -> [String: Any] {
-    var file = Summary.file(sums)
+func summaryFile(_ sums: [Summary], limited: Bool, incomplete reason: String? = nil) -> [String: Any] {
+    var file = Summary.file(sums, incomplete: reason)
     if limited { file["input"] = ["limited": true] }
     return file
 }

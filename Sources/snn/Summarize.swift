@@ -3,7 +3,9 @@ import Foundation
 import SNNRobustness
 
 /// `snn summarize`: the summary JSON (docs/METHOD.md §Summaries) from the JSON lines of `snn evaluate` — one run's
-/// file, or the shard files of a run split with --shard, in any order.
+/// file, or the shard files of a run split with --shard, in any order — with exact quartiles.
+/// Every line is checked (fields, types, ranges) and the lines must form one complete run; the
+/// first problem is an error naming the file, the line and the problem.
 struct Summarize: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Summarize JSON lines of snn evaluate (one file or the shards of one run) into the summary JSON.")
@@ -11,6 +13,8 @@ struct Summarize: ParsableCommand {
     @Argument(help: "JSON-lines files (default: stdin).") var files: [String] = []
     @Option(name: .shortAndLong, help: "Write the summary here (atomically: a temporary file, then rename). (default: stdout)") var output: String?
     @Option(help: "Also write the lines merged in image order (shards → the single run's file, byte for byte), atomically. (default: none)") var lines: String?
+    @Flag(help: "Add each configuration's per-image outcomes (clean/adversarial correct, conditions) as bit vectors, for paired tests.")
+    var outcomes = false
 
     func run() throws {
         runOrExit {
@@ -35,7 +39,7 @@ struct Summarize: ParsableCommand {
                     if self.lines != nil { texts.append(raw) }
                 }
             }
-            let sums = try LineSummarizer.summarize(lines)
+            let sums = try LineSummarizer.summarize(lines, outcomes: outcomes)
             if let path = self.lines {
                 // image order; within an image the lines keep their order (the sweep's)
                 let order = lines.indices.sorted { (lines[$0].line.result.index, $0) < (lines[$1].line.result.index, $1) }

@@ -65,8 +65,12 @@ final class ConditionsTests: XCTestCase {
         let line = String(decoding: UnsafeBufferPointer(start: w.bytes, count: w.count), as: UTF8.self)
         XCTAssertTrue(line.hasSuffix("}\n"))
         let obj = try! JSONSerialization.jsonObject(with: line.data(using: .utf8)!) as! [String: Any]
-        XCTAssertEqual(obj["min_r_linear"] as? String, "inf")
+        // JSON has no ∞: null with a Boolean saying so; no L known: null with a null flag
+        XCTAssertTrue(obj["min_r_linear"] is NSNull)
+        XCTAssertEqual(obj["min_r_linear_infinite"] as? Bool, true)
         XCTAssertTrue(obj["min_r_smooth"] is NSNull)
+        XCTAssertTrue(obj["min_r_smooth_infinite"] is NSNull)
+        XCTAssertEqual(obj["norm"] as? String, "l2")
         XCTAssertEqual(obj["delta_norm"] as? Double, 1.25)
         XCTAssertEqual(obj["adversarial_correct"] as? Bool, false)
         XCTAssertTrue(obj["fresh_adversarial_correct"] is NSNull)

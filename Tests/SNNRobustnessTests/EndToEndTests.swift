@@ -176,7 +176,7 @@ final class EndToEndTests: XCTestCase {
             c.varianceSamples = 3; c.countExtreme = true; c.inferenceSetStream = 2
             variants.append(c)
         }
-        writer.prefix = RunConstants(model: "im", config: variants[0], lipschitz: nil).linePrefix
+        writer.prefix = RunConstants(model: "im", classes: 10, config: variants[0], lipschitz: nil).linePrefix
         func sweep(_ i: Int) {
             for (n, c) in variants.enumerated() {
                 evaluator.config = c
