@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Attack every image of a stream and report the robustness conditions, one JSON line per image.",
         discussion: "Images come on stdin as IDX (idx3-ubyte; labels from --labels) or CIFAR-10 binary records (labels in the records), gzip'd or plain. See README for the fields.")
 
-    @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
+    @Option(help: "Model directory (model.json + weights.safetensors), or a bare name looked up in ./, $SNN_MODELS, <prefix>/share/snn/models and the repository's models/ (default: im-fmnist).") var model: String?
     @Option(help: "IDX label file for IDX images on stdin (gzip'd or plain); required with idx, refused with cifar10.") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, or auto (IDX images magic 00 00 08 03 or another IDX header → idx; else first byte < 10 → cifar10; else idx).") var format: InputFormat = .auto
     @Option(help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
@@ -35,6 +35,10 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (SPEC 2).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
+    @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file.") var adversarialOut: String?
+    @Option(help: "Format of --adversarial-out: npy, or idx (idx3-ubyte; IDX input only; bytes = round half to even of x_adv·255).") var adversarialFormat: AdversarialWriter.Format?
+    @Option(help: "Progress on stderr: auto (a live line on a terminal, else a line every --progress-interval seconds), always (auto plus a first and a last line), never.") var progress: ProgressMode = .auto
+    @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressInterval: Double = 30
 
     func validate() throws {
         guard eta.values.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw ValidationError("--eta must be finite numbers ≥ 0") }
@@ -47,6 +51,7 @@ struct Evaluate: ParsableCommand {
         if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         _ = try attackConfig()
+        try validateWorkflow()
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -57,7 +62,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func evaluate() throws {
-        let (m, card) = try ModelStore.load(model)
+        let (m, card) = try ModelStore.load(ModelLocator.resolve(model))
         var base = EvaluationConfig(eta: 0, attackSamples: 1, inferenceSamples: 1, seed: seed)
         base.fresh = !noFresh
         base.shareSamples = shareSamples
@@ -72,7 +77,9 @@ struct Evaluate: ParsableCommand {
         // one sweep evaluator per worker: its arena grows with the sweep's attacks and configurations
         let perWorker = SweepEvaluator.plan(model: m, configs: configs).bytes
         let batch = threads * 8
+        let advFloats = adversarialOut == nil ? 0 : batch * nc * m.inputSize   // x_adv of a batch, in line order
         let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
+            + (advFloats > 0 ? Arena.footprint(advFloats, of: Float.self) : 0)
         let needed = perWorker * threads + staging
         if dryRun {
             print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
@@ -91,6 +98,7 @@ struct Evaluate: ParsableCommand {
         let detected = try format.imageFormat ?? ImageFormat.detect(head: input.peek(ImageFormat.sniffLength))
         if detected == .idx && labels == nil { usageFailure(Self.labelsRequired + " (stdin holds IDX images)") }
         if detected == .cifar10, labels != nil { usageFailure(Self.labelsRefused + " (stdin holds CIFAR-10 records)") }
+        if adversarialFormat == .idx && detected != .idx { usageFailure("--adversarial-format idx needs IDX (uint8) images on stdin; use npy") }
         var stream = try openImageStream(source: input, format: detected)
         guard stream.pixelsPerImage == m.inputSize else {
             let unit = stream.channels == 1 ? "pixels" : "values"
@@ -111,6 +119,10 @@ struct Evaluate: ParsableCommand {
         let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
         let stagingArena = Arena(capacity: staging)
         let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
+        let advBatch = advFloats > 0 ? try stagingArena.allocate(advFloats, of: Float.self, for: "x_adv staging") : nil
+        let advWriter = try adversarialOut.map {
+            try AdversarialWriter(path: $0, format: adversarialFormat ?? .npy, channels: stream.channels, height: stream.height, width: stream.width)
+        }
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
@@ -119,7 +131,7 @@ struct Evaluate: ParsableCommand {
         var writer = JSONLineWriter()
         writer.prefix = RunConstants(model: card.name, config: configs[0], lipschitz: m.smoothness).linePrefix
         defer { writer.deallocate() }
-        let progress = isatty(2) != 0
+        var progress = ProgressReporter(mode: self.progress, interval: progressInterval, total: total == .max ? nil : total)
         let d = m.inputSize, k = m.classCount
 
         let started = DispatchTime.now().uptimeNanoseconds
@@ -160,6 +172,7 @@ struct Evaluate: ParsableCommand {
                     for i in 0..<d { e.input[i] = Float(src[i]) * (1 / 255) }
                     // every configuration of the sweep, sharing realizations (SweepEvaluator)
                     e.evaluate(index: batchIndices[slot], label: batchLabels[slot], into: results + slot * nc)
+                    if let advBatch { for c in 0..<nc { (advBatch + (slot * nc + c) * d).update(from: e.adversarialInput(configuration: c), count: d) } }
                     slot += self.threads
                 }
             }
@@ -168,14 +181,19 @@ struct Evaluate: ParsableCommand {
                     sums[c].add(results[slot * nc + c])
                     results[slot * nc + c].write(to: &writer)
                     writeAll(1, writer.bytes, writer.count)
+                    if let advWriter, let advBatch {
+                        do { try advWriter.append(advBatch + (slot * nc + c) * d) } catch { fail(error) }
+                    }
                 }
             }
+            if let advWriter { do { try advWriter.sync() } catch { fail(error) } }
             evaluated += n
             if n == 0 && (exhausted || next >= total) { break }
-            if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
+            progress.update(done: next)
         }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
-        if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        progress.finish(done: next)
+        if let advWriter { do { try advWriter.finish() } catch { fail(error) } }
         if let summary { try writeJSONAtomically(Summary.file(sums), to: summary) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
