@@ -8,10 +8,21 @@
 # runtime for `-lstdc++`; a folder holding only the static archives (.build-static/static-libs,
 # symlinks to the Debian libjemalloc_pic.a, libz.a and GCC's libstdc++.a) comes first on the
 # library path, so the linker takes the archives. Needs libjemalloc-dev and zlib1g-dev.
+#
+#   --fully-static   also the C library (swiftc -static-executable, in .build-static-exe): no
+#                    loader, `ldd` says "not a dynamic executable". glibc warns that its NSS
+#                    functions (getpwnam, getaddrinfo, …) and dlopen then need the build machine's
+#                    glibc at run time; snn calls none of them on its paths.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch=.build-static
 libs=$scratch/static-libs
+fully=0
+case ${1:-} in
+  --fully-static) fully=1 ;;
+  "") ;;
+  *) echo "build-static.sh: unknown argument '$1' (only --fully-static)" >&2; exit 2 ;;
+esac
 mkdir -p "$libs"
 multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 link() {   # link NAME CANDIDATE…: the first existing archive becomes $libs/NAME
@@ -22,7 +33,12 @@ link() {   # link NAME CANDIDATE…: the first existing archive becomes $libs/NA
 link libjemalloc.a "/usr/lib/$multiarch/libjemalloc_pic.a" "/usr/lib/$multiarch/libjemalloc.a"
 link libz.a "/usr/lib/$multiarch/libz.a"
 link libstdc++.a "$(g++ -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a)"
-flags=(-c release --product snn --scratch-path "$scratch" --static-swift-stdlib
-       -Xlinker -L"$PWD/$libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+if [[ $fully == 1 ]]; then
+  flags=(-c release --product snn --scratch-path .build-static-exe --static-swift-stdlib -Xswiftc -static-executable
+         -Xlinker -L"$PWD/$libs")
+else
+  flags=(-c release --product snn --scratch-path "$scratch" --static-swift-stdlib
+         -Xlinker -L"$PWD/$libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+fi
 swift build "${flags[@]}" >&2
 echo "$(swift build "${flags[@]}" --show-bin-path)/snn"

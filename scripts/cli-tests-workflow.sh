@@ -175,8 +175,9 @@ expect "install.sh: unknown argument" 2 "unknown argument" -- bash scripts/insta
 if [[ -n ${SNN_STATIC_BIN:-} || ${SNN_STATIC:-0} == 1 ]]; then
   static=${SNN_STATIC_BIN:-$(bash scripts/build-static.sh)}
   mkdir -p "$tmp/static" && cp "$static" "$tmp/static/snn"
-  libs=$(ldd "$tmp/static/snn" | awk '{print $1}' | grep -vE '^(linux-vdso\.so|libc\.so|libm\.so|libpthread\.so|libdl\.so|/lib64/ld-linux-x86-64\.so)' || true)
-  [[ -z $libs ]] && ok "static build: ldd lists only the C library ($(ldd "$tmp/static/snn" | awk '{print $1}' | tr '\n' ' '))" \
+  libs=$(ldd "$tmp/static/snn" 2>/dev/null | awk '{print $1}' | grep -vE '^(linux-vdso\.so|libc\.so|libm\.so|libpthread\.so|libdl\.so|/lib64/ld-linux-x86-64\.so)' || true)
+  deps=$(ldd "$tmp/static/snn" 2>/dev/null | awk '{print $1}' | tr '\n' ' ')
+  [[ -z $libs ]] && ok "static build: ldd lists only the C library (${deps:-none: fully static})" \
     || bad "static build links $libs"
   (cd / && env -i "$tmp/static/snn" evaluate --model "$repo/models/im-fmnist" --labels "$labels" --limit 3 "${small[@]}" \
      --adversarial-out "$tmp/static/a.npy" < "$tmp/images.idx" > "$tmp/s.jsonl" 2>"$tmp/s.err")
