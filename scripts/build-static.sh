@@ -30,15 +30,30 @@ link() {   # link NAME CANDIDATE…: the first existing archive becomes $libs/NA
   for f in "$@"; do if [[ -f $f ]]; then ln -sf "$(readlink -f "$f")" "$libs/$name"; return 0; fi; done
   echo "build-static.sh: no static archive for $name (tried $*): apt-get install libjemalloc-dev zlib1g-dev" >&2; exit 1
 }
-link libjemalloc.a "/usr/lib/$multiarch/libjemalloc_pic.a" "/usr/lib/$multiarch/libjemalloc.a"
-link libz.a "/usr/lib/$multiarch/libz.a"
-link libstdc++.a "$(g++ -print-file-name=libstdc++.a 2>/dev/null || gcc -print-file-name=libstdc++.a)"
+link libjemalloc_pic.a "/usr/lib/$multiarch/libjemalloc_pic.a" "/usr/lib/$multiarch/libjemalloc.a"
+# jemalloc as one object on the link line and an empty archive for the package's -ljemalloc: the
+# static Swift runtime links with --exclude-libs ALL, which would hide the malloc/free of an
+# archive from the dynamic symbol table, so glibc's own allocations (e.g. the environment that
+# ProcessInfo copies) would come from glibc's malloc and be freed by jemalloc (a crash). An
+# object's symbols are exported (-export-dynamic) and interpose glibc's malloc as the shared
+# library does.
+# (Without jemalloc's C++ operator new/delete, jemalloc_cpp: libstdc++'s call malloc, i.e. jemalloc.)
+if [[ ! -f $libs/jemalloc.o || $libs/libjemalloc_pic.a -nt $libs/jemalloc.o ]]; then
+  rm -rf "$libs/jemalloc-objects" && mkdir "$libs/jemalloc-objects"
+  (cd "$libs/jemalloc-objects" && ar x "$(readlink -f ../libjemalloc_pic.a)" && rm -f jemalloc_cpp*.o)
+  ld -r "$libs"/jemalloc-objects/*.o -o "$libs/jemalloc.o"
+  rm -rf "$libs/jemalloc-objects"
+fi
+if [[ ! -f $libs/libjemalloc.a || -L $libs/libjemalloc.a || $(head -c 8 "$libs/libjemalloc.a") != '!<arch>' ]]; then
+  rm -f "$libs/libjemalloc.a"; ar rc "$libs/libjemalloc.a"
+  rm -f "$scratch"/*/release/snn .build-static-exe/*/release/snn   # relink with it
+fi
 if [[ $fully == 1 ]]; then
   flags=(-c release --product snn --scratch-path .build-static-exe --static-swift-stdlib -Xswiftc -static-executable
-         -Xlinker -L"$PWD/$libs")
+         -Xlinker -L"$PWD/$libs" -Xlinker "$PWD/$libs/jemalloc.o")
 else
   flags=(-c release --product snn --scratch-path "$scratch" --static-swift-stdlib
-         -Xlinker -L"$PWD/$libs" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
+         -Xlinker -L"$PWD/$libs" -Xlinker "$PWD/$libs/jemalloc.o" -Xswiftc -Xclang-linker -Xswiftc -static-libgcc)
 fi
 swift build "${flags[@]}" >&2
 echo "$(swift build "${flags[@]}" --show-bin-path)/snn"

@@ -184,6 +184,11 @@ if [[ -n ${SNN_STATIC_BIN:-} || ${SNN_STATIC:-0} == 1 ]]; then
   "$SNN" evaluate --labels "$labels" --limit 3 "${small[@]}" < "$tmp/images.idx" > "$tmp/s-ref.jsonl" 2>/dev/null
   cmp -s "$tmp/s.jsonl" "$tmp/s-ref.jsonl" && [[ -s $tmp/static/a.npy ]] \
     && ok "static build copied to a temp folder, env -i: the same lines as the normal build" || bad "static build run: $(cat "$tmp/s.err")"
+  (cd / && env -i SNN_MODELS="$repo/models" "$tmp/static/snn" info --model vmg-fmnist | grep -q "matrix-gaussian-mlp") \
+    && ok "static build, env -i SNN_MODELS=…: a bare --model name found" || bad "static build: SNN_MODELS lookup"
+  (cd / && env -i "$tmp/static/snn" info --model im-fmnist >/dev/null 2>"$tmp/s.err"); rc=$?
+  [[ $rc -eq 1 ]] && grep -q "model 'im-fmnist' not found" "$tmp/s.err" \
+    && ok "static build away from the repository, no SNN_MODELS: exit 1, model not found" || bad "static build lone: exit $rc"
 else
   echo "skip the static build (SNN_STATIC=1 builds it, SNN_STATIC_BIN=FILE uses one)"
 fi
