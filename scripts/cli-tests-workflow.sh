@@ -189,6 +189,11 @@ if [[ -n ${SNN_STATIC_BIN:-} || ${SNN_STATIC:-0} == 1 ]]; then
   (cd / && env -i "$tmp/static/snn" info --model im-fmnist >/dev/null 2>"$tmp/s.err"); rc=$?
   [[ $rc -eq 1 ]] && grep -q "model 'im-fmnist' not found" "$tmp/s.err" \
     && ok "static build away from the repository, no SNN_MODELS: exit 1, model not found" || bad "static build lone: exit $rc"
+  # the other command-line suites (summarize, info, errors, formats, sweeps) with the static copy
+  for suite in cli-tests.sh cli-tests-formats.sh cli-tests-sweeps.sh; do
+    SNN="$tmp/static/snn" bash "scripts/$suite" > "$tmp/suite.out" 2>&1 \
+      && ok "static build passes scripts/$suite ($(tail -1 "$tmp/suite.out"))" || bad "static build fails scripts/$suite: $(grep FAIL "$tmp/suite.out" | head -3)"
+  done
 else
   echo "skip the static build (SNN_STATIC=1 builds it, SNN_STATIC_BIN=FILE uses one)"
 fi
