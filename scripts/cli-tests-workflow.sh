@@ -47,6 +47,40 @@ else
     && ok "npy header and size (NumPy not installed)" || bad "npy header or size"
 fi
 
+# CIFAR-10 records (3 channels): N×3×32×32, channel-major as the records; a tiny random 3072-16-10 MLP
+python3 - "$tmp" <<'PY'
+import json, os, random, struct, sys
+t = sys.argv[1]; rng = random.Random(3)
+open(t + "/c.bin", "wb").write(b"".join(bytes([i % 10]) + bytes(rng.randrange(256) for _ in range(3072)) for i in range(5)))
+os.makedirs(t + "/cm"); sizes = [3072, 16, 10]
+json.dump({"format": "snn-model/1", "name": "cm", "classes": 10, "architecture": {"kind": "matrix-gaussian-mlp", "sizes": sizes},
+           "input": {"channels": 3, "height": 32, "width": 32}}, open(t + "/cm/model.json", "w"))
+header, blobs, off = {"__metadata__": {"format": "snn-model/1", "kind": "matrix-gaussian-mlp"}}, [], 0
+for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+    for name, shape, vals in [(f"layer{i}.M", [a + 1, b], [rng.gauss(0, 0.05) for _ in range((a + 1) * b)]),
+                              (f"layer{i}.log_sqrt_u", [a + 1], [-1.5] * (a + 1)), (f"layer{i}.log_sqrt_v", [b], [-1.5] * b)]:
+        blob = struct.pack("<%df" % len(vals), *vals)
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(blob)]}; blobs.append(blob); off += len(blob)
+h = json.dumps(header).encode(); h += b" " * (-len(h) % 8)
+open(t + "/cm/weights.safetensors", "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+PY
+"$SNN" evaluate --model "$tmp/cm" "${small[@]}" --eta 0.5 --threads 1 --adversarial-out "$tmp/c.npy" --progress always \
+  < "$tmp/c.bin" > "$tmp/c.jsonl" 2> "$tmp/c.err"
+if [[ $have_numpy == 1 ]]; then
+  python3 - "$tmp/c.npy" "$tmp/c.jsonl" "$tmp/c.bin" <<'PY' && ok "npy of CIFAR-10 input: float32 5×3×32×32, channel-major, ‖x_adv − x‖ = delta_norm" || bad "CIFAR npy"
+import json, sys
+import numpy as np
+a = np.load(sys.argv[1]); L = [json.loads(l) for l in open(sys.argv[2])]
+assert a.dtype == np.float32 and a.shape == (5, 3, 32, 32), a.shape
+x = np.fromfile(sys.argv[3], dtype=np.uint8).reshape(5, 3073)[:, 1:].reshape(5, 3, 32, 32).astype(np.float32) / np.float32(255)
+for j, l in enumerate(L):
+    assert abs(np.linalg.norm((a[j].astype(np.float64) - x[j]).ravel()) - l["delta_norm"]) < 1e-5, j
+PY
+fi
+# a stream without a declared count (CIFAR-10, no --limit): no total, no time left
+grep -qE '^progress: 5 images, [0-9]+\.[0-9] images/s, [0-9]+:[0-9]{2} elapsed$' "$tmp/c.err" \
+  && ok "--progress without a known total: 'progress: 5 images, r images/s, m:ss elapsed'" || bad "progress without total: $(head -c 300 "$tmp/c.err")"
+
 # round trip: the written x_adv, evaluated again with --eta 0 (same seed, S_I and index: the same
 # inference realizations), give the lines' adversarial_prediction. IDX rounds x_adv to bytes, so
 # the exact comparison uses FGSM with η = 8/255 (x_adv lies on the byte grid: x ± 8/255, clipped)
