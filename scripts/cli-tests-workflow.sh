@@ -129,6 +129,26 @@ PY
 else
   echo "skip round trip on the WRN (models/wrn-fmnist-p03 absent)"
 fi
+# with .npy input (when this snn reads it: `--format` lists npy) the float32 file itself round-trips:
+# FGM x_adv off the byte grid, every prediction of the deterministic WRN reproduced exactly
+if "$SNN" evaluate --help | grep -A3 -- '--format <format>' | grep -q npy && [[ -d $tmp/wrn-off ]]; then
+  "$SNN" "${w[@]}" --eta 1.5 --adversarial-out "$tmp/wf.npy" < "$tmp/images.idx" > "$tmp/wf.jsonl" 2>/dev/null
+  labels_of "$tmp/wf.jsonl" "$tmp/wf-labels.idx"
+  "$SNN" evaluate --model "$tmp/wrn-off" --labels "$tmp/wf-labels.idx" --eta 0 --attack-samples 1 --inference-samples 1 \
+    < "$tmp/wf.npy" > "$tmp/wf-again.jsonl" 2>"$tmp/wf.err"
+  [[ $(agreement "$tmp/wf.jsonl" "$tmp/wf-again.jsonl") == 1.0 ]] && grep -q '"adversarial_correct":false' "$tmp/wf.jsonl" \
+    && ok "round trip (deterministic WRN, FGM 1.5, float32 .npy): every adversarial_prediction is reproduced" \
+    || bad "float round trip on the WRN: $(agreement "$tmp/wf.jsonl" "$tmp/wf-again.jsonl" 2>&1) $(head -c 200 "$tmp/wf.err")"
+  m=(evaluate --labels "$labels" --limit 60 --attack-samples 2 --inference-samples 10 --no-fresh --seed 7)
+  "$SNN" "${m[@]}" --adversarial-out "$tmp/mf.npy" < "$tmp/images.idx" > "$tmp/mf.jsonl" 2>/dev/null
+  labels_of "$tmp/mf.jsonl" "$tmp/mf-labels.idx"
+  "$SNN" evaluate --labels "$tmp/mf-labels.idx" --eta 0 --inference-samples 10 --seed 7 < "$tmp/mf.npy" > "$tmp/mf-again.jsonl" 2>/dev/null
+  python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) >= 0.95 else 1)' "$(agreement "$tmp/mf.jsonl" "$tmp/mf-again.jsonl")" \
+    && ok "round trip (stochastic IM, FGM, float32 .npy): $(agreement "$tmp/mf.jsonl" "$tmp/mf-again.jsonl") of the predictions reproduced (≥ 0.95)" \
+    || bad "float round trip on the IM: $(agreement "$tmp/mf.jsonl" "$tmp/mf-again.jsonl")"
+else
+  echo "skip the float32 .npy round trip (this snn reads no .npy input)"
+fi
 m=(evaluate --labels "$labels" --limit 60 --attack-samples 2 --inference-samples 10 --no-fresh --seed 7)
 "$SNN" "${m[@]}" --adversarial-out "$tmp/m.idx" --adversarial-format idx < "$tmp/images.idx" > "$tmp/m.jsonl" 2>/dev/null
 labels_of "$tmp/m.jsonl" "$tmp/m-labels.idx"
