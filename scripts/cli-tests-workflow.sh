@@ -167,9 +167,8 @@ expect "--adversarial-out to a pipe is refused" 2 "is a pipe; the adversarial ou
 expect "--adversarial-out to a directory is refused" 2 "is a directory" -- "$SNN" evaluate --labels "$labels" --adversarial-out "$tmp" --limit 1
 expect "--adversarial-format without --adversarial-out" 2 "applies with --adversarial-out only" -- \
   "$SNN" evaluate --labels "$labels" --adversarial-format idx --limit 1
-python3 -c 'import sys; sys.stdout.buffer.write(bytes([3]) + bytes(3072))' > "$tmp/one.cifar"
 expect "--adversarial-format idx needs IDX input" 2 "adversarial-format idx needs IDX" -- \
-  "$SNN" evaluate --format cifar10 --adversarial-out "$tmp/c.idx" --adversarial-format idx < "$tmp/one.cifar"
+  "$SNN" evaluate --model "$tmp/cm" --format cifar10 --adversarial-out "$tmp/c.idx" --adversarial-format idx < "$tmp/c.bin"
 expect "unwritable --adversarial-out" 1 "cannot open for writing" -- \
   "$SNN" evaluate --labels "$labels" --limit 1 --adversarial-out "$tmp/no/such/a.npy" < "$tmp/images.idx"
 
