@@ -158,6 +158,12 @@ public final class SweepEvaluator {
     /// The input buffer to fill with the image (pixel space [0, 1]) before `evaluate`.
     public var input: UnsafeMutablePointer<Float> { e.x }
 
+    /// x_adv of configuration `c` (pixel space, clipped to [0, 1]) after the last `evaluate`; for
+    /// η = 0 the image itself. Read-only, valid until the next `evaluate`.
+    public func adversarialInput(configuration c: Int) -> UnsafePointer<Float> {
+        UnsafePointer(attackOf[c] >= 0 ? xadvs + attackOf[c] * d : e.x)
+    }
+
     /// Writes one result per configuration, in the order of `configs`, to `results`.
     public func evaluate(index: Int, label y: Int, into results: UnsafeMutablePointer<ImageResult>) {
         for (c, cfg) in configs.enumerated() {

@@ -10,7 +10,7 @@ struct Evaluate: ParsableCommand {
         abstract: "Attack every image read from stdin and report the robustness conditions, one JSON line per image.",
         discussion: StdinFormats.help + " Formulas: docs/METHOD.md; output fields: README.md.")
 
-    @Option(help: "Model directory (model.json + weights.safetensors).") var model = "models/im-fmnist"
+    @Option(help: "Model directory (model.json + weights.safetensors), or a bare name looked up in ./, $SNN_MODELS, <prefix>/share/snn/models and the repository's models/ (default: im-fmnist).") var model: String?
     @Option(help: "Label file, IDX or 1-D .npy (gzip'd or plain); required with idx and npy, refused with cifar10. (default: none)") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, npy, or auto (93 'NUMPY' → npy; 00 00 + an IDX type byte → idx; else first byte < 10 → cifar10; else an error).") var format: InputFormat = .auto
     @Option(help: "Axis order of 4-D .npy images: nhwc or nchw (default: decided from the shape, an error if ambiguous).") var layout: NPYLayout?
@@ -36,6 +36,10 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
+    @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file.") var adversarialOut: String?
+    @Option(help: "Format of --adversarial-out: npy, or idx (idx3-ubyte; IDX input only; bytes = round half to even of x_adv·255).") var adversarialFormat: AdversarialWriter.Format?
+    @Option(help: "Progress on stderr: auto (a live line on a terminal, else a line every --progress-interval seconds), always (auto plus a first and a last line), never.") var progress: ProgressMode = .auto
+    @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressInterval: Double = 30
 
     func validate() throws {
         guard eta.values.allSatisfy({ $0 >= 0 && $0.isFinite }) else { throw ValidationError("--eta must be finite numbers ≥ 0") }
@@ -50,6 +54,7 @@ struct Evaluate: ParsableCommand {
         if layout != nil && format != .npy && format != .auto { throw ValidationError("--layout applies to --format npy only") }
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         _ = try attackConfig()
+        try validateWorkflow()
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -60,7 +65,7 @@ struct Evaluate: ParsableCommand {
     }
 
     func evaluate() throws {
-        let (m, card) = try ModelStore.load(model)
+        let (m, card) = try ModelStore.load(ModelLocator.resolve(model))
         var base = EvaluationConfig(eta: 0, attackSamples: 1, inferenceSamples: 1, seed: seed)
         base.fresh = !noFresh
         base.shareSamples = shareSamples
@@ -75,7 +80,9 @@ struct Evaluate: ParsableCommand {
         // one sweep evaluator per worker: its arena grows with the sweep's attacks and configurations
         let perWorker = SweepEvaluator.plan(model: m, configs: configs).bytes
         let batch = threads * 8
+        let advFloats = adversarialOut == nil ? 0 : batch * nc * m.inputSize   // x_adv of a batch, in line order
         let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
+            + (advFloats > 0 ? Arena.footprint(advFloats, of: Float.self) : 0)
         let needed = perWorker * threads + staging
         if dryRun {
             print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
@@ -93,6 +100,9 @@ struct Evaluate: ParsableCommand {
                                              usage: usageFailure)
         let labelSource = input.labelSource
         let total = min(input.stream.declaredCount ?? .max, limit ?? .max)
+        if adversarialFormat == .idx && !(input.stream is IDXImageStream) {
+            usageFailure("--adversarial-format idx needs IDX (uint8) images on stdin; use npy")
+        }
         let batchLabels = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         let batchIndices = UnsafeMutablePointer<Int>.allocate(capacity: batch)
         batchIndices.initialize(repeating: 0, count: batch)
@@ -106,6 +116,11 @@ struct Evaluate: ParsableCommand {
         let stagingArena = Arena(capacity: staging)
         let bpv = input.bytesPerValue   // the staging holds bytes or Floats (both fit: see `staging`)
         let raw = try stagingArena.allocate(batch * m.inputSize * bpv, of: UInt8.self, for: "input staging")
+        let advBatch = advFloats > 0 ? try stagingArena.allocate(advFloats, of: Float.self, for: "x_adv staging") : nil
+        let advWriter = try adversarialOut.map {
+            try AdversarialWriter(path: $0, format: adversarialFormat ?? .npy, channels: input.stream.channels,
+                                  height: input.stream.height, width: input.stream.width)
+        }
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
@@ -114,7 +129,7 @@ struct Evaluate: ParsableCommand {
         var writer = JSONLineWriter()
         writer.prefix = RunConstants(model: card.name, classes: m.classCount, config: configs[0], lipschitz: m.smoothness).linePrefix
         defer { writer.deallocate() }
-        let progress = isatty(2) != 0
+        var progress = ProgressReporter(mode: self.progress, interval: progressInterval, total: total == .max ? nil : total)
         let d = m.inputSize, k = m.classCount
 
         let started = DispatchTime.now().uptimeNanoseconds
@@ -153,6 +168,7 @@ struct Evaluate: ParsableCommand {
                     EvaluationInput.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
                     // every configuration of the sweep, sharing realizations (SweepEvaluator)
                     e.evaluate(index: batchIndices[slot], label: batchLabels[slot], into: results + slot * nc)
+                    if let advBatch { for c in 0..<nc { (advBatch + (slot * nc + c) * d).update(from: e.adversarialInput(configuration: c), count: d) } }
                     slot += self.threads
                 }
             }
@@ -161,18 +177,23 @@ struct Evaluate: ParsableCommand {
                     sums[c].add(results[slot * nc + c])
                     results[slot * nc + c].write(to: &writer)
                     writeAll(1, writer.bytes, writer.count)
+                    if let advWriter, let advBatch {
+                        do { try advWriter.append(advBatch + (slot * nc + c) * d) } catch { fail(error) }
+                    }
                 }
             }
+            if let advWriter { do { try advWriter.sync() } catch { fail(error) } }
             evaluated += n
             if n == 0 && (exhausted || next >= total) { break }
-            if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
+            progress.update(done: next)
         }
         // the end of the images and labels (no trailing byte, gzip trailers), unless --limit stopped early
         if pendingError == nil {
             do { limited = try input.finish() } catch { pendingError = error }
         }
         withExtendedLifetime(stagingArena) {}  // `raw` points into it
-        if progress { FileHandle.standardError.write("\n".data(using: .utf8)!) }
+        progress.finish(done: next)
+        if let advWriter { do { try advWriter.finish() } catch { fail(error) } }
         if let summary { try writeJSONAtomically(summaryFile(sums, limited: limited, incomplete: pendingError.map { "\($0)" }), to: summary) }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
