@@ -104,12 +104,20 @@ def load_model(d):
     return card, layers
 
 
+_buffers = {}
+
+
 def realize(layers, S):
-    """S realizations: one (S, r, c) weight tensor per layer."""
+    """S realizations: one (S, r, c) weight tensor per layer, W = M + sc ⊙ E computed in place in a
+    buffer that is reused by the next call (normal_ into a warm buffer is markedly faster than
+    torch.randn's fresh allocation; drawing E dominates the MLP's cost)."""
     out = []
-    for L in layers:
+    for i, L in enumerate(layers):
         if L.stochastic:
-            E = torch.randn(S, L.r, L.c)
+            key = (i, S)
+            if key not in _buffers:
+                _buffers[key] = torch.empty(S, L.r, L.c)
+            E = _buffers[key].normal_()
             out.append(E.mul_(L.sc).add_(L.M))
         else:
             out.append(L.M.expand(S, L.r, L.c))
