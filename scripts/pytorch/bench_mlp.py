@@ -238,10 +238,10 @@ def evaluate(fns, x, y, eta, SA, SI, fresh, chunk):
     """One image (B = 1) or a batch sharing realizations. Returns per-image outcome tensors."""
     attack, inference, fresh_fn = fns
     B, d = x.shape
-    g = torch.zeros(B, d); pA = torch.zeros(B, 10)
+    g = pA = 0
     for S in chunks(SA, chunk):
         gs, ps = attack(x, y, S)
-        g += gs; pA += ps
+        g = g + gs; pA = pA + ps
     # FGM step; g scaled by its largest entry first so ‖g‖ does not underflow (as snn's scaled norm)
     gmax = g.abs().amax(1, keepdim=True)
     gs = torch.where(gmax > 0, g / gmax.clamp_min(1e-38), torch.zeros_like(g))
