@@ -115,5 +115,11 @@ PY
   grep -q "S[P]EC" "$tmp/help" && bad "$cmd --help cites a file outside the repository" || true
 done
 
+# scripts/bench-vs-pytorch parses its options without PyTorch or a build (the benchmark is run by hand)
+expect "bench-vs-pytorch --help" 0 "" -- scripts/bench-vs-pytorch --help
+grep -q -- "--only" "$tmp/out" && grep -q "bench_mlp.py" "$tmp/out" && ok "bench-vs-pytorch --help lists its options and cases" \
+  || bad "bench-vs-pytorch --help output"
+expect "bench-vs-pytorch: unknown case is a usage error" 2 "invalid choice" -- scripts/bench-vs-pytorch --only foo
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
