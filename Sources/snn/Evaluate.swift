@@ -139,6 +139,9 @@ struct Evaluate: ParsableCommand {
             // read a batch (a read error ends the run after the images already read are written)
             var count = 0
             while count < batch && next < total {
+                // latency: a slow producer gets each line as soon as its image is done, so a
+                // batch ends early when stdin has nothing ready (fast inputs still fill batches)
+                if count > 0 && !stdinReady() { break }
                 let label: Int
                 let index = next
                 do {
