@@ -146,5 +146,18 @@ if [[ $lines == 12 ]] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]
   ok "slow producer: first line after ${first_line} s (12 images at 0.5 s each; a whole batch would wait ≥ 6 s)"
 else bad "slow producer: first line after ${first_line:-?} s, $lines lines"; fi
 
+
+# SIGTERM mid-run: stops at once, every written line is complete JSON, no summary file
+"$SNN" evaluate --labels "$labels" --limit 2000 "${small[@]}" --threads 1 --progress never --summary "$tmp/term.json" \
+  < "$tmp/images.idx" > "$tmp/term.jsonl" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do [[ -s $tmp/term.jsonl ]] && break; sleep 0.1; done
+kill -TERM "$pid"; wait "$pid"; rc=$?
+n=$(wc -l < "$tmp/term.jsonl")
+if [[ $rc -eq 143 && $n -ge 1 && $n -lt 2000 && ! -e $tmp/term.json ]] && valid_jsonl "$tmp/term.jsonl" \
+   && [[ $(tail -c 1 "$tmp/term.jsonl" | od -An -c | tr -d ' ') == '\n' ]]; then
+  ok "SIGTERM: exit 143 after $n complete lines, no summary file"
+else bad "SIGTERM: exit $rc, $n lines, summary $( [[ -e $tmp/term.json ]] && echo present || echo absent)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]
