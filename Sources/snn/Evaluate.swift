@@ -30,7 +30,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Evaluate only the first N images.") var limit: Int?
     @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards.") var shard: Shard?
     @Option(help: "Worker threads (results do not depend on it).") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
+    @Option(parsing: .unconditional, help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. Default: the model's plan.") var memoryBudget: String?
     @Option(help: "Write the summary JSON to this file.") var summary: String?
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (SPEC 2).") var shareSamples = false
@@ -47,6 +47,7 @@ struct Evaluate: ParsableCommand {
         if format == .idx && labels == nil { throw ValidationError(Self.labelsRequired) }
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         _ = try attackConfig()
+        try EvaluateLimits.check(self)
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -77,12 +78,20 @@ struct Evaluate: ParsableCommand {
         if dryRun {
             print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
             print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
+            if let physical = Arena.physicalMemory, needed > physical {
+                print("  more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical))): the run would be refused")
+            }
+            print(EvaluateLimits.work(model: m, configs: configs))
             return
         }
         let budget = memoryBudget.flatMap(ByteCount.parse) ?? needed
         guard budget >= needed else {
             throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
         }
+        // checked before anything is allocated (an arena is zeroed as it is used, so an oversized
+        // one would grow the resident size until the machine swaps)
+        try EvaluateLimits.checkPhysicalMemory(budget, what: memoryBudget == nil
+            ? "the memory plan of \(card.name) with \(threads) worker(s)" : "--memory-budget \(memoryBudget!)")
 
         // Input: the format is given or sniffed (no byte lost); IDX labels come from --labels,
         // CIFAR-10 labels from the records.
@@ -107,17 +116,16 @@ struct Evaluate: ParsableCommand {
         batchLabels.initialize(repeating: 0, count: batch)
         defer { batchLabels.deallocate() }
 
-        let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
+        let arenas = try (0..<threads).map { w in try Arena(reserving: (budget - staging) / threads, for: "the arena of worker \(w)") }
         let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
-        let stagingArena = Arena(capacity: staging)
+        let stagingArena = try Arena(reserving: staging, for: "the input staging arena")
         let raw = try stagingArena.allocate(batch * m.inputSize, of: UInt8.self, for: "input staging")
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
         let pool = WorkerPool(count: threads)
         var sums = configs.map { Summary(config: $0, modelName: card.name, lipschitz: m.smoothness) }
-        var writer = JSONLineWriter()
-        writer.prefix = RunConstants(model: card.name, config: configs[0], lipschitz: m.smoothness).linePrefix
+        var writer = JSONLineWriter(prefix: RunConstants(model: card.name, config: configs[0], lipschitz: m.smoothness).linePrefix)
         defer { writer.deallocate() }
         let progress = isatty(2) != 0
         let d = m.inputSize, k = m.classCount
@@ -163,14 +171,30 @@ struct Evaluate: ParsableCommand {
                     slot += self.threads
                 }
             }
-            for slot in 0..<n {
+            var written = 0
+            lines: for slot in 0..<n {
+                // an image whose results are not finite (absurd weights) is an error: its lines
+                // are not written, the images before it are kept
                 for c in 0..<nc {
-                    sums[c].add(results[slot * nc + c])
+                    if let field = EvaluateLimits.nonFiniteField(results[slot * nc + c], configs[c]) {
+                        pendingError = DataFailure(message: "image \(batchIndices[slot]): model \(card.name) gives a non-finite \(field) "
+                                                   + "(configuration \(c + 1) of \(nc)); no line is written for it and the run stops")
+                        break lines
+                    }
+                }
+                for c in 0..<nc {
                     results[slot * nc + c].write(to: &writer)
+                    guard !writer.overflowed else {   // cannot happen: the buffer is sized from the prefix
+                        pendingError = DataFailure(message: "image \(batchIndices[slot]): its JSON line does not fit the \(writer.capacity)-byte line buffer")
+                        break lines
+                    }
+                    sums[c].add(results[slot * nc + c])
                     writeAll(1, writer.bytes, writer.count)
                 }
+                written += 1
             }
-            evaluated += n
+            evaluated += written
+            if pendingError != nil { break }
             if n == 0 && (exhausted || next >= total) { break }
             if progress { FileHandle.standardError.write((total == .max ? "\r\(next) images" : "\r\(next)/\(total) images").data(using: .utf8)!) }
         }
@@ -221,7 +245,8 @@ extension Evaluate {
             for (ai, sa) in attackSamples.values.enumerated() {
                 for (ii, si) in inferenceSamples.values.enumerated() {
                     var c = base
-                    c.eta = e; c.attackSamples = sa; c.inferenceSamples = si
+                    c.eta = e == 0 ? 0 : e   // --eta -0 is 0 (no "-0.0" in the lines)
+                    c.attackSamples = sa; c.inferenceSamples = si
                     if independentSets { c.attackSetStream = UInt32(ai + 1); c.inferenceSetStream = UInt32(ii + 1) }
                     out.append(c)
                 }
@@ -296,9 +321,5 @@ func writeJSONAtomically(_ object: Any, to path: String) throws {
 
 /// Writes `data` to `path` via a temporary file and rename.
 func writeDataAtomically(_ data: Data, to path: String) throws {
-    let tmp = path + ".tmp"
-    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-        throw DataFailure(message: "\(path): cannot write (\(error.localizedDescription))")
-    }
-    guard rename(tmp, path) == 0 else { throw DataFailure(message: "\(path): cannot write (\(String(cString: strerror(errno))))") }
+    do { try writeFileAtomically(data, to: path) } catch { throw DataFailure(error) }
 }
