@@ -50,13 +50,14 @@ mk ctl im-fmnist 'card["name"] = "\x01" * 300'
 expect "control characters in the name are refused" 1 "name has 300 characters|name contains the control character U\+0001" -- run "$tmp/ctl"
 mk ctl2 im-fmnist 'card["name"] = "a\x07b"'
 expect "a bell in the name is refused" 1 "name contains the control character U\+0007" -- run "$tmp/ctl2"
-mk name256 im-fmnist 'card["name"] = "\\\"" * 256'
+mk name256 im-fmnist 'card["name"] = "\\\"" * 128'
 "$SNN" evaluate --model "$tmp/name256" --labels "$labels" --limit 2 "${small[@]}" < "$tmp/images.idx" > "$tmp/n.jsonl" 2>/dev/null
-if [[ $(wc -l < "$tmp/n.jsonl") -eq 2 ]] && python3 -c 'import json,sys; assert all(json.loads(l)["model"] == "\\\"" * 256 for l in open(sys.argv[1]))' "$tmp/n.jsonl"
+if [[ $(wc -l < "$tmp/n.jsonl") -eq 2 ]] && python3 -c 'import json,sys; assert all(json.loads(l)["model"] == "\\\"" * 128 for l in open(sys.argv[1]))' "$tmp/n.jsonl"
 then ok "a 256-character name of escaped quotes and backslashes gives 2 valid lines"; else bad "longest name"; fi
 
 # memory budgets
 expect "--memory-budget 100000G is refused before allocating" 1 "cannot allocate --memory-budget 100000G: 100000000000000 bytes \(90\.9 TiB\) were asked, more than the machine's physical memory" -- run models/im-fmnist "--memory-budget 100000G"
+expect "--eta -1 (a separate argument) is a usage error about η" 2 "--eta must be finite numbers ≥ 0" -- "$SNN" evaluate --labels "$labels" --eta -1
 expect "--memory-budget -1 is a usage error" 2 "--memory-budget must be a size ≥ 0, got '-1'" -- run models/im-fmnist "--memory-budget -1"
 
 # sizes from files: limits before any multiplication
@@ -120,7 +121,7 @@ expect "negative smoothing variance is refused" 1 "smoothing.variance must be po
 # finite but absurd weights: refused at load by the probe or the BN check
 mk logstd im-fmnist 'pass'; poke "$tmp/logstd" layer0.log_sqrt_u 100
 expect "log-std 100 is refused at load" 1 "weights.safetensors: unusable weights: the probe \(a mid-grey image, realization 0\) gives the non-finite" -- run "$tmp/logstd"
-mk bigM im-fmnist 'pass'; poke "$tmp/bigM" layer1.M 1e30
+mk bigM im-fmnist 'pass'; for i in 0 1 2; do poke "$tmp/bigM" layer$i.M 1e30; done
 expect "M = 1e30 is refused at load" 1 "unusable weights: the probe" -- run "$tmp/bigM"
 mk negvar wrn-fmnist-p03 'pass'; poke "$tmp/negvar" layer1.0.bn1.running_var -1 0 1
 expect "negative BN running variance is refused" 1 "unusable weights: tensor \"layer1.0.bn1.running_var\" has the negative running variance -1.0 at element 0" -- run "$tmp/negvar"
@@ -142,8 +143,8 @@ then ok "the lines of images 0 and 1 are kept, no line for image 2"; else bad "l
 
 # minor: what failed when the summary cannot be written; --eta -0 is 0
 expect "summary into /dev/full/x says what failed" 1 "/dev/full/x: cannot create /dev/full/x.tmp: Not a directory" -- run models/im-fmnist "--summary /dev/full/x"
-"$SNN" evaluate --labels "$labels" --limit 1 --eta -0 --inference-samples 2 --summary "$tmp/z.json" < "$tmp/images.idx" > "$tmp/z.jsonl" 2>/dev/null
-if grep -q '"eta":0,' "$tmp/z.jsonl" && python3 -c 'import json,math,sys; assert all(math.copysign(1, c["eta"]) == 1 for c in json.load(open(sys.argv[1]))["configurations"])' "$tmp/z.json"; then ok "--eta -0 is written as 0"; else bad "--eta -0: $(head -c 200 "$tmp/z.jsonl")"; fi
+"$SNN" evaluate --labels "$labels" --limit 1 --eta -0,1 --inference-samples 2 --summary "$tmp/z.json" < "$tmp/images.idx" > "$tmp/z.jsonl" 2>/dev/null
+if grep -q '"eta":0.0,' "$tmp/z.jsonl" && ! grep -q '"eta":-0' "$tmp/z.jsonl" && python3 -c 'import json,math,sys; assert all(math.copysign(1, c["eta"]) == 1 for c in json.load(open(sys.argv[1]))["configurations"])' "$tmp/z.json"; then ok "--eta -0 is written as 0"; else bad "--eta -0: $(head -c 200 "$tmp/z.jsonl")"; fi
 
 echo "cli-hostile: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

@@ -11,6 +11,7 @@ SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
+SNN="$snn" bash scripts/cli-tests-hostile.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
