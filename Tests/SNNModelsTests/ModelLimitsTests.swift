@@ -40,7 +40,8 @@ final class ModelLimitsTests: XCTestCase {
     func modelDir(_ name: String, card: Any, base: String) throws -> String {
         let d = dir.appendingPathComponent(name)
         try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
-        let cardData = card as? Data ?? (try JSONSerialization.data(withJSONObject: card))
+        let cardData: Data
+        if let raw = card as? Data { cardData = raw } else { cardData = try JSONSerialization.data(withJSONObject: card) }
         try cardData.write(to: d.appendingPathComponent("model.json"))
         let h = try Self.header(base)
         try Self.weights(header: h, dataLength: try Self.dataLength(h)).write(to: d.appendingPathComponent("weights.safetensors"))
@@ -160,20 +161,25 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     /// Loading must give a model consistent with its card or one of the typed errors.
-    func assertLoadsOrRefuses(_ path: String, _ what: String) {
+    /// Returns whether it loaded.
+    @discardableResult
+    func assertLoadsOrRefuses(_ path: String, _ what: String) -> Bool {
         do {
             let (m, card) = try ModelStore.load(path)
             XCTAssertEqual(m.classCount, card.classes, what)
             XCTAssertEqual(m.inputSize, card.input.height * card.input.width * card.input.channels, what)
+            return true
         } catch is ModelError {
         } catch is SafetensorsError {
         } catch is AllocationFailure {
         } catch is OutOfBudget {
         } catch { XCTFail("\(what): untyped error \(error)") }
+        return false
     }
 
     func testFuzzedModelCardsLoadOrGiveATypedError() throws {
         var rng = SplitMix64(state: 11)
+        var loaded = 0, refused = 0
         for (name, base) in [("im-fmnist", "im-fmnist"), ("im-fmnist-smooth", "im-fmnist"), ("vmg-fmnist", "im-fmnist"),
                              ("wrn-fmnist-p03", "wrn-fmnist-p03"), ("wrn-fmnist-p06", "wrn-fmnist-p03")] {
             let original = try Self.card(name)
@@ -186,16 +192,21 @@ final class ModelLimitsTests: XCTestCase {
                 } else {
                     var card: Any = original
                     for _ in 0..<(1 + rng.below(2)) { card = Self.mutate(card, &rng) ?? original }
-                    data = (try? JSONSerialization.data(withJSONObject: card)) ?? Data("{}".utf8)
+                    data = JSONSerialization.isValidJSONObject(card) ? try JSONSerialization.data(withJSONObject: card) : Data("[1]".utf8)
                 }
                 try data.write(to: cardURL)
-                assertLoadsOrRefuses(path, "\(name) card mutation \(i): \(String(decoding: data.prefix(300), as: UTF8.self))")
+                if assertLoadsOrRefuses(path, "\(name) card mutation \(i): \(String(decoding: data.prefix(300), as: UTF8.self))") {
+                    loaded += 1
+                } else { refused += 1 }
             }
         }
+        // the mutations reach both outcomes (informative fields change, sizes break)
+        XCTAssertGreaterThan(loaded, 10); XCTAssertGreaterThan(refused, 10)
     }
 
     func testFuzzedSafetensorsHeadersOpenOrGiveATypedError() throws {
         var rng = SplitMix64(state: 12)
+        var opened = 0, refused = 0
         for (name, base) in [("im-fmnist", "im-fmnist"), ("wrn-fmnist-p03", "wrn-fmnist-p03")] {
             let path = try modelDir(name, card: try Self.card(name), base: base)
             let weightsURL = URL(fileURLWithPath: ModelStore.weightsPath(path))
@@ -204,22 +215,32 @@ final class ModelLimitsTests: XCTestCase {
             let object = try JSONSerialization.jsonObject(with: Data(header)) as! [String: Any]
             for i in 0..<120 {
                 let h: [UInt8]
-                if i % 2 == 0 {
+                if i % 3 == 0 {
                     h = Self.damage(header, &rng)
+                } else if i % 3 == 1, var meta = object["__metadata__"] as? [String: String] {
+                    // a valid header whose metadata strings are hostile (sizes, numbers, versions)
+                    let strings = ["0", "-1", "1e400", "nan", "inf", "4096", "100000", "3037000500", "4611686018427387904",
+                                   "0.6", "0.3", "-0.1", "x", "", "snn-model/2", "wide-resnet", "10", "16", "1,2,3", "0,0"]
+                    let key = meta.keys.sorted()[rng.below(meta.count)]
+                    meta[key] = strings[rng.below(strings.count)]
+                    var o = object; o["__metadata__"] = meta
+                    h = Array(try JSONSerialization.data(withJSONObject: o))
                 } else {
                     let mutated = Self.mutate(object, &rng) ?? object
-                    h = Array((try? JSONSerialization.data(withJSONObject: mutated)) ?? Data(header))
+                    h = JSONSerialization.isValidJSONObject(mutated) ? Array(try JSONSerialization.data(withJSONObject: mutated)) : Array("[1]".utf8)
                 }
-                let data = Self.weights(header: h, dataLength: length + (rng.below(4) == 0 ? rng.below(9) - 4 : 0))
+                let data = Self.weights(header: h, dataLength: length + (i % 3 == 2 && rng.below(4) == 0 ? rng.below(9) - 4 : 0))
                 try data.write(to: weightsURL)
                 let what = "\(name) header mutation \(i): \(String(decoding: h.prefix(200), as: UTF8.self))"
                 do {
                     let file = try SafetensorsFile(path: weightsURL.path)
                     for n in file.names { _ = try? file.floatArray(n) }
-                } catch is SafetensorsError {
+                    opened += 1
+                } catch is SafetensorsError { refused += 1
                 } catch { XCTFail("\(what): untyped error \(error)") }
                 assertLoadsOrRefuses(path, what)
             }
         }
+        XCTAssertGreaterThan(opened, 10); XCTAssertGreaterThan(refused, 10)
     }
 }
