@@ -58,6 +58,8 @@ then ok "a 256-character name of escaped quotes and backslashes gives 2 valid li
 # memory budgets
 expect "--memory-budget 100000G is refused before allocating" 1 "cannot allocate --memory-budget 100000G: 100000000000000 bytes \(90\.9 TiB\) were asked, more than the machine's physical memory" -- run models/im-fmnist "--memory-budget 100000G"
 expect "--eta -1 (a separate argument) is a usage error about η" 2 "--eta must be finite numbers ≥ 0" -- "$SNN" evaluate --labels "$labels" --eta -1
+expect "--memory-budget 10^17 bytes is refused, not 'not a size'" 1 "cannot allocate --memory-budget 100000000G: 100000000000000000 bytes .* more than the machine's physical memory" -- run models/im-fmnist "--memory-budget 100000000G"
+expect "a file as --model says it is a file" 1 "models/im-fmnist/model.json: is a file, not a model directory" -- "$SNN" info --model models/im-fmnist/model.json
 expect "--memory-budget -1 is a usage error" 2 "--memory-budget must be a size ≥ 0, got '-1'" -- run models/im-fmnist "--memory-budget -1"
 
 # sizes from files: limits before any multiplication

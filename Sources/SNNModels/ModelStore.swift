@@ -9,9 +9,8 @@ public enum ModelStore {
     /// Loads any supported model; the model's card comes along.
     public static func load(_ dir: String) throws -> (model: any StochasticClassifier, card: ModelCard) {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw ModelError.missingDirectory(dir)
-        }
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelError.missingDirectory(dir) }
+        guard isDir.boolValue else { throw ModelError.io(dir, "is a file, not a model directory (model.json + weights.safetensors)") }
         let card = try ModelCard.read(path: cardPath(dir))
         let base: any StochasticClassifier
         switch card.architecture.kind {

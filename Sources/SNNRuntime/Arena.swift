@@ -136,7 +136,8 @@ public enum ByteCount {
         default: return nil
         }
         let bytes = value * scale
-        guard bytes < 1e15 else { return nil }
+        // any size an Int holds is a size: whether it can be had is the arena's check (physical memory)
+        guard bytes < 9e18 else { return nil }
         return Int(bytes.rounded(.up))
     }
 }
