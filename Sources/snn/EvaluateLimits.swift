@@ -54,13 +54,15 @@ enum EvaluateLimits {
         let a = seen.count
         let inference = configs.map(\.inferenceSamples).max() ?? 0
         var inferencePasses = inference * (1 + (a > 0 ? 2 * a : 0))   // forward of 1 + A rows, a JVP per attack
-        if a > 0 { inferencePasses += inference * (m.gradientStrategy == .fullJacobian ? m.classCount : 2) }  // Jacobian, or 2nd pass
+        // the Jacobian (k VJPs; SweepEvaluator's choice for the MLP and for 4+ attacks), or a second forward + VJP
+        let fullJacobian = m.gradientStrategy == .fullJacobian || a >= 4
+        if a > 0 { inferencePasses += inference * (fullJacobian ? m.classCount : 2) }
         let fresh = configs.filter { $0.eta > 0 && $0.fresh }.reduce(0) { $0 + $1.inferenceSamples }
         let variance = configs.first?.varianceSamples ?? 0
         let realizations = attackRealizations + inference + fresh + variance
         let passes = (attackPasses + inferencePasses + fresh + variance) * noise
-        var line = "work per image  \(realizations) realizations: attack \(attackRealizations) (\(a) distinct attack(s), S_A × steps), "
-            + "inference \(inference), fresh \(fresh), variance \(variance); at most \(passes) forward-equivalent passes"
+        var line = "work per image  at most \(realizations) realizations: attack \(attackRealizations) (\(a) distinct attack(s), S_A × steps), "
+            + "inference \(inference), fresh \(fresh), variance \(variance); \(passes) forward-equivalent passes (a sweep shares some of this work)"
         if noise > 1 { line += " (× \(noise) noise draws of the smoothed model)" }
         return line
     }
