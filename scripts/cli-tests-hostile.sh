@@ -82,6 +82,12 @@ expect "WRN metadata depth 10^9 is refused" 1 "metadata \"depth\" is 1000000000,
 mk huge wrn-fmnist-p03 'card["architecture"].pop("padded_to", None)'; meta "$tmp/huge" padded_height 4096; meta "$tmp/huge" padded_width 4096
 expect "a 4096×4096 WRN plan beyond physical memory is refused before allocating" 1 "cannot allocate the load-time probe of wrn-fmnist-p03: [0-9]+ bytes .* were asked, more than the machine's physical memory" -- run "$tmp/huge"
 
+# the informative sections are printed by info / --dry-run: they must be printable
+mk secs im-fmnist 'card["training"]["seconds"] = 1e300'
+expect "training.seconds 1e300 is refused (info printed it as an Int)" 1 "training.seconds must be a finite number of seconds in 0…1e12, got 1e\+300" -- "$SNN" info --model "$tmp/secs"
+mk acckey im-fmnist 'card["evaluation"]["test_accuracy_percent"]["many"] = 50.0'
+expect "an accuracy key that is not a sample count is refused" 1 "evaluation.test_accuracy_percent key \"many\" is not a sample count" -- "$SNN" info --model "$tmp/acckey"
+
 # not regular files: no hang on a FIFO, a directory is named as one
 mkdir -p "$tmp/fifo" && cp models/im-fmnist/model.json "$tmp/fifo/" && mkfifo "$tmp/fifo/weights.safetensors"
 expect "a FIFO as weights is refused at once" 1 "weights.safetensors: is a FIFO \(named pipe\), not a regular file" -- timeout 20 sh -c "'$SNN' info --model '$tmp/fifo'"

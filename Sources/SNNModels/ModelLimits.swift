@@ -71,6 +71,7 @@ extension ModelCard {
             try Self.check("architecture.padded_to[0]", padded[0], input.height, ModelLimits.maxImageSide, path)
             try Self.check("architecture.padded_to[1]", padded[1], input.width, ModelLimits.maxImageSide, path)
         }
+        try validateRecords(path: path)
         if let s = smoothing {
             guard s.variance > 0, s.variance.isFinite else {
                 throw bad("smoothing.variance must be positive and finite, got \(s.variance)")
@@ -80,6 +81,26 @@ extension ModelCard {
             guard s.lipschitz > 0, s.lipschitz.isFinite,
                   abs(s.lipschitz - expected) <= ModelLimits.lipschitzTolerance * expected else {
                 throw bad("smoothing.lipschitz must be 2/variance = \(expected) (L = 2/σ²), got \(s.lipschitz)")
+            }
+        }
+    }
+
+    /// The informative sections (`training`, `evaluation`) are printed by `snn info` and
+    /// `--dry-run`: their numbers must be printable (finite, in range) and the accuracy keys
+    /// sample counts.
+    func validateRecords(path: String) throws {
+        func bad(_ why: String) -> ModelError { .badCard(path, why) }
+        if let t = training {
+            guard t.seconds.isFinite, t.seconds >= 0, t.seconds <= 1e12 else {
+                throw bad("training.seconds must be a finite number of seconds in 0…1e12, got \(t.seconds)")
+            }
+        }
+        if let e = evaluation {
+            for (key, value) in e.testAccuracyPercent {
+                guard let s = Int(key), s >= 1 else {
+                    throw bad("evaluation.test_accuracy_percent key \"\(key)\" is not a sample count (an integer ≥ 1)")
+                }
+                guard value.isFinite else { throw bad("evaluation.test_accuracy_percent[\"\(s)\"] is not finite") }
             }
         }
     }
