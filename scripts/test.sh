@@ -19,6 +19,7 @@ python3 scripts/test_stats.py
 SNN="$snn" bash scripts/cli-tests-standalone.sh
 # --adversarial-out, --progress, finding models, install.sh; SNN_STATIC=1 adds the static build
 SNN="$snn" bash scripts/cli-tests-workflow.sh
+SNN="$snn" bash scripts/cli-tests-hostile.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
