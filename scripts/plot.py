@@ -193,8 +193,7 @@ def fmt(v, digits=2):
 
 
 GRID_LABELS = {"default": "reduced grid (default)", "full": "the paper's grid (--full)",
-               "quick": "quick grid (CI check; numbers not meaningful)",
-               "quick-full": "tiny version of the paper's grid (--quick --full; CI check, numbers not meaningful)"}
+               "quick": "quick grid (--quick)", "quick-full": "tiny version of the paper's grid (--quick --full)"}
 
 
 def grid_kind(settings):
@@ -375,7 +374,9 @@ def differences(data, ref, settings):
                    f"(Table 2, ours minus the paper's over S_I): {'; '.join(gaps)}, and their single-sample predictions saturate far "
                    "less often (the extreme-prediction table), which makes f(x, θ) smoother than the paper's.")
     s = settings
-    if s and grid_kind(s) == "full":
+    if s and grid_kind(s).startswith("quick"):
+        out.append(f"- **Grids**: {grid_label(s)}, a check of the chain (each figure's and table's grid note).")
+    elif s and grid_kind(s) == "full":
         out.append(f"- **Grids** (each figure's and table's grid note): the paper's (S_A up to {max(s.get('sa') or ['?'])} for the MLPs "
                    f"and {max(s.get('sa_wrn') or ['?'])} for the WRNs, as Table 1; the paper: {ref['setups']['attack_sample_counts']}; "
                    f"S_I = {s.get('si')}; {s.get('variance')} variance samples), except: the η axes of the paper's figures are printed only "
