@@ -36,8 +36,8 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
-    @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file.") var adversarialOut: String?
-    @Option(help: "Format of --adversarial-out: npy, or idx (idx3-ubyte; IDX input only; bytes = round half to even of x_adv·255).") var adversarialFormat: AdversarialWriter.Format?
+    @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file. (default: none)") var adversarialOut: String?
+    @Option(help: "Format of --adversarial-out: npy, or idx (idx3-ubyte; IDX input only; bytes = round half to even of x_adv·255). (default: npy)") var adversarialFormat: AdversarialWriter.Format?
     @Option(help: "Progress on stderr: auto (a live line on a terminal, else a line every --progress-interval seconds), always (auto plus a first and a last line), never.") var progress: ProgressMode = .auto
     @Option(help: "Seconds between progress lines when stderr is not a terminal.") var progressInterval: Double = 30
 
