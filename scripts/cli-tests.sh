@@ -115,5 +115,49 @@ PY
   grep -q "S[P]EC" "$tmp/help" && bad "$cmd --help cites a file outside the repository" || true
 done
 
+# scripts/bench-vs-pytorch parses its options without PyTorch or a build (the benchmark is run by hand)
+expect "bench-vs-pytorch --help" 0 "" -- scripts/bench-vs-pytorch --help
+grep -q -- "--only" "$tmp/out" && grep -q "bench_mlp.py" "$tmp/out" && ok "bench-vs-pytorch --help lists its options and cases" \
+  || bad "bench-vs-pytorch --help output"
+expect "bench-vs-pytorch: unknown case is a usage error" 2 "invalid choice" -- scripts/bench-vs-pytorch --only foo
+
+
+# streaming latency: a slow producer (one image every 0.5 s) sees the first line long before a
+# batch (8 × threads images) has arrived; the line is written when its image is done
+python3 -c 'import gzip, sys; d = gzip.open(sys.argv[1]).read(); sys.stdout.buffer.write(d[:4] + (12).to_bytes(4, "big") + d[8:20])' \
+  "$labels" > "$tmp/labels12.idx"
+python3 -c '
+import sys, time
+data = open(sys.argv[1], "rb").read()
+sys.stdout.buffer.write(data[:4] + (12).to_bytes(4, "big") + data[8:16]); sys.stdout.flush()
+for i in range(12):
+    sys.stdout.buffer.write(data[16 + 784 * i: 16 + 784 * (i + 1)]); sys.stdout.flush(); time.sleep(0.5)
+' "$tmp/images.idx" | "$SNN" evaluate --labels "$tmp/labels12.idx" --threads 2 "${small[@]}" --progress never 2>/dev/null \
+  | python3 -c '
+import sys, time
+t0 = time.monotonic(); first = None; n = 0
+for line in sys.stdin:
+    n += 1
+    if first is None: first = time.monotonic() - t0
+print(f"{first:.2f} {n}")
+' > "$tmp/latency"
+read -r first_line lines < "$tmp/latency"
+if [[ $lines == 12 ]] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) < 3.0 else 1)" "$first_line"; then
+  ok "slow producer: first line after ${first_line} s (12 images at 0.5 s each; a whole batch would wait ≥ 6 s)"
+else bad "slow producer: first line after ${first_line:-?} s, $lines lines"; fi
+
+
+# SIGTERM mid-run: stops at once, every written line is complete JSON, no summary file
+"$SNN" evaluate --labels "$labels" --limit 2000 "${small[@]}" --threads 1 --progress never --summary "$tmp/term.json" \
+  < "$tmp/images.idx" > "$tmp/term.jsonl" 2>/dev/null &
+pid=$!
+for _ in $(seq 100); do [[ -s $tmp/term.jsonl ]] && break; sleep 0.1; done
+kill -TERM "$pid"; wait "$pid"; rc=$?
+n=$(wc -l < "$tmp/term.jsonl")
+if [[ $rc -eq 143 && $n -ge 1 && $n -lt 2000 && ! -e $tmp/term.json ]] && valid_jsonl "$tmp/term.jsonl" \
+   && [[ $(tail -c 1 "$tmp/term.jsonl" | od -An -c | tr -d ' ') == '\n' ]]; then
+  ok "SIGTERM: exit 143 after $n complete lines, no summary file"
+else bad "SIGTERM: exit $rc, $n lines, summary $( [[ -e $tmp/term.json ]] && echo present || echo absent)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

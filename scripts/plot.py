@@ -3,8 +3,11 @@
 
     python3 scripts/plot.py OUT_DIR [--report docs/REPORT.md] [--figures docs/figures]
 
-The full reproduction's summaries are committed in docs/results, so `python3 scripts/plot.py
-docs/results` re-makes the report and figures without re-running anything. The claims' verdicts
+The default reproduction's summaries are committed in docs/results, so `python3 scripts/plot.py
+docs/results` re-makes docs/REPORT.md and docs/figures without re-running anything; a --full run's
+(the paper's grid) go to docs/results-full, and `python3 scripts/plot.py docs/results-full` makes
+docs/REPORT-full.md and docs/figures-full (the default report and path follow the summaries'
+settings). Every figure and table states its grid, read from the summaries. The claims' verdicts
 come from scripts/verdicts.py (stated rules, paired tests on the per-image outcome bits that
 `snn summarize --outcomes` puts in the summaries; scripts/stats.py holds the tests). Every figure
 in the report's prose is read from the summaries, the model cards, the settings or the reference data.
@@ -189,6 +192,66 @@ def fmt(v, digits=2):
     return "–" if v is None or v != v else f"{v:.{digits}f}"
 
 
+GRID_LABELS = {"default": "reduced grid (default)", "full": "the paper's grid (--full)",
+               "quick": "quick grid (--quick)", "quick-full": "tiny version of the paper's grid (--quick --full)"}
+
+
+def grid_kind(settings):
+    """'default', 'full', 'quick' or 'quick-full' from the run's settings (settings from before
+    --full have no `grid`: quick or default)."""
+    return settings.get("grid") or ("quick" if settings.get("quick") else "default")
+
+
+def grid_label(settings):
+    return GRID_LABELS.get(grid_kind(settings), grid_kind(settings))
+
+
+def values(vs):
+    vs = sorted(vs)
+    text = ", ".join(f"{v:g}" for v in vs)
+    return text if len(vs) == 1 else "{" + text + "}"
+
+
+def describe_run(model, configs, settings, what=("eta", "sa", "si")):
+    """One model's grid in a part, read from its summary: η, S_A, S_I, variance samples, attack."""
+    attacked = [c for c in configs if c["eta"] > 0]
+    bits = []
+    if "eta" in what and attacked:
+        bits.append("η " + ("= " if len({c["eta"] for c in attacked}) == 1 else "∈ ") + values({c["eta"] for c in attacked}))
+    if "sa" in what and attacked:
+        sas = {c["attack_samples"] for c in attacked}
+        bits.append("S_A " + ("= " if len(sas) == 1 else "∈ ") + values(sas))
+    if "si" in what:
+        sis = {c["inference_samples"] for c in configs}
+        bits.append("S_I " + ("= " if len(sis) == 1 else "∈ ") + values(sis))
+    if "variance" in what:
+        v = {c.get("variance_samples") for c in configs} - {None}
+        if not v:       # summaries from before `variance_samples` was summarised: the run's settings
+            v = {settings.get("variance_wrn" if model.startswith("wrn") else "variance")} - {None}
+        bits.append(f"{values(v) if v else '?'} variance samples")
+    steps = {c.get("pgd_steps") for c in attacked} - {None}
+    if steps and "eta" in what:
+        bits.append(f"{values(steps)} PGD steps")
+    return "; ".join(bits)
+
+
+def grid_note(data, settings, uses, models=None):
+    """The grid under a figure or table, read from the summaries: `uses` is a list of (part, what);
+    models with the same grid are listed together."""
+    groups, images = {}, set()
+    for part, what in uses:
+        for m, configs in sorted(data.get(part, {}).items()):
+            if models is not None and m not in models or not configs:
+                continue
+            images |= {c["images"] for c in configs}
+            d = describe_run(m, configs, settings, what)
+            groups.setdefault((part if len(uses) > 1 else "", d), []).append(m)
+    if not groups:
+        return ""
+    body = "; ".join((f"{part}: " if part else "") + ", ".join(ms) + (f" ({d})" if d else "") for (part, d), ms in groups.items())
+    return f"*Grid — {grid_label(settings)}, {values(images)} images:* {body}."
+
+
 def parameter_count(model):
     """Parameters of a bundled model, from its safetensors header (the sum of the tensors' sizes)."""
     path = os.path.join(ROOT, "models", model, "weights.safetensors")
@@ -237,27 +300,43 @@ def why(i, data, ref, settings):
     return None
 
 
-def fresh_table(data):
-    """Adversarial accuracy judged by the same inference set I and by a fresh one (FGM, the runs with
-    a fresh set), with McNemar's p for the difference on the same images."""
-    rows = []
-    for m, configs in sorted(data.get("fgm", {}).items()):
-        cs = [c for c in configs if c["eta"] > 0 and isinstance(c.get("fresh_adversarial_accuracy"), dict)]
-        for c in sorted(cs, key=lambda c: (c["attack_samples"], c["eta"])):
-            same, fresh = c["adversarial_accuracy"]["rate"], c["fresh_adversarial_accuracy"]["rate"]
-            o = c.get("outcomes") or {}
-            p = "–"
-            if o.get("adversarial_correct") and o.get("fresh_adversarial_correct"):
-                b, cc = stats.discordant(o["adversarial_correct"], o["fresh_adversarial_correct"])
-                p = f"{stats.mcnemar(b, cc):.2g} ({b} vs {cc})"
-            rows.append(f"| {m} | {c['attack_samples']} | {c['inference_samples']} | {c['eta']} | {100 * same:.1f} | {100 * fresh:.1f} | {p} |")
-    if not rows:
+def fresh_table(data, settings=None):
+    """Adversarial accuracy judged by the same inference set I and by a fresh one (FGM), for every
+    model whose runs have a fresh set: one row per model and S_A, one column per η, each cell
+    "same / fresh" with McNemar's p for the difference on the same images."""
+    runs = {m: [c for c in configs if c["eta"] > 0 and isinstance(c.get("fresh_adversarial_accuracy"), dict)]
+            for m, configs in sorted(data.get("fgm", {}).items())}
+    with_fresh = {m: cs for m, cs in runs.items() if cs}
+    if not with_fresh:
         return []
+    etas = sorted({c["eta"] for cs in with_fresh.values() for c in cs})
+    rows = []
+    for m, cs in with_fresh.items():
+        for sa in sorted({c["attack_samples"] for c in cs}):
+            cells = []
+            for eta in etas:
+                c = next((c for c in cs if c["attack_samples"] == sa and abs(c["eta"] - eta) < 1e-6), None)
+                if c is None:
+                    cells.append("–")
+                    continue
+                same, fresh = c["adversarial_accuracy"]["rate"], c["fresh_adversarial_accuracy"]["rate"]
+                o = c.get("outcomes") or {}
+                p = ""
+                if o.get("adversarial_correct") and o.get("fresh_adversarial_correct"):
+                    b, cc = stats.discordant(o["adversarial_correct"], o["fresh_adversarial_correct"])
+                    p = f" (p {stats.mcnemar(b, cc):.2g}; {b}:{cc})"
+                cells.append(f"{100 * same:.1f} / {100 * fresh:.1f}{p}")
+            si = values({c["inference_samples"] for c in cs if c["attack_samples"] == sa})
+            rows.append(f"| {m} | {sa} | {si} | " + " | ".join(cells) + " |")
+    without = [m for m, cs in runs.items() if not cs and not m.endswith("dropout-off")]
+    note = grid_note(data, settings or {}, [("fgm", ("eta", "sa", "si"))], models=set(with_fresh))
     return ["## Adversarial accuracy (%) with the same and with a fresh inference set (FGM)", "",
             "The same x_adv judged by the inference set I used for the conditions (as in the paper) and by an independent "
-            "set of the same size (role `fresh`). McNemar's exact p on the same images, with the counts of images right "
-            "only under the same set vs only under the fresh one.", "",
-            "| model | S_A | S_I | η | same set | fresh set | McNemar p (discordant) |", "|---|---|---|---|---|---|---|"] + rows + [""]
+            "set of the same size (role `fresh`). Each cell: same set / fresh set, then McNemar's exact p on the same images "
+            "with the counts of images right only under the same set : only under the fresh one.", "",
+            "| model | S_A | S_I | " + " | ".join(f"η = {e:g}" for e in etas) + " |", "|---|---|---|" + "---|" * len(etas)] + rows + [""] \
+        + ([note, ""] if note else []) \
+        + ([f"No fresh set in this grid for {', '.join(without)} (`scripts/reproduce --full` adds it).", ""] if without else [])
 
 
 def differences(data, ref, settings):
@@ -295,12 +374,23 @@ def differences(data, ref, settings):
                    f"(Table 2, ours minus the paper's over S_I): {'; '.join(gaps)}, and their single-sample predictions saturate far "
                    "less often (the extreme-prediction table), which makes f(x, θ) smoother than the paper's.")
     s = settings
-    if s:
-        out.append(f"- **Grids** (the settings line at the top): the MLPs get S_A ∈ {s.get('sa')} (the paper: "
+    if s and grid_kind(s).startswith("quick"):
+        out.append(f"- **Grids**: {grid_label(s)}, a check of the chain (each figure's and table's grid note).")
+    elif s and grid_kind(s) == "full":
+        out.append(f"- **Grids** (each figure's and table's grid note): the paper's (S_A up to {max(s.get('sa') or ['?'])} for the MLPs "
+                   f"and {max(s.get('sa_wrn') or ['?'])} for the WRNs, as Table 1; the paper: {ref['setups']['attack_sample_counts']}; "
+                   f"S_I = {s.get('si')}; {s.get('variance')} variance samples), except: the η axes of the paper's figures are printed only "
+                   f"as plots, so every model and L2 attack uses η ∈ {s.get('etas')} (the paper's ResNets are CIFAR-10's, with CIFAR-10's η); "
+                   f"the WRNs' PGD stops at S_A = {max(s.get('sa_pgd_wrn') or ['?'])}; the CW and margin losses use S_A = {s.get('sa_fixed')} "
+                   "(the paper's text: 10, its figure 15 caption: one sample).")
+    elif s:
+        out.append(f"- **Grids** (each figure's and table's grid note): the MLPs get S_A ∈ {s.get('sa')} (the paper: "
                    f"{ref['setups']['attack_sample_counts']}) and S_I = {s.get('si')} (the paper: {ref['setups']['default_inference_samples']}); "
                    f"to fit the time budget the WRNs use S_I = {s.get('si_wrn')}, η ∈ {s.get('etas_wrn')} and S_I ∈ {s.get('si_list_wrn')} in the "
                    f"S_I sweep, PGD η ∈ {s.get('etas_pgd')} and S_A ∈ {s.get('sa_pgd')}, the smoothed MLPs S_I = {s.get('si_smoothed')}, "
-                   f"and the MLPs' prediction variance {s.get('variance')} samples.")
+                   f"the MLPs' prediction variance {s.get('variance')} samples, part `inference` S_A = {s.get('sa_inference', 10)} "
+                   "(the paper: one sample), no FGSM or PGD on the WRNs and no fresh set for them; "
+                   "`scripts/reproduce --full` runs the paper's grid.")
     widths = [(c["adversarial_accuracy"]["wilson95"][1] - c["adversarial_accuracy"]["wilson95"][0]) / 2
               for part in data.values() for configs in part.values() for c in configs if isinstance(c.get("adversarial_accuracy"), dict)]
     if widths:
@@ -311,23 +401,31 @@ def differences(data, ref, settings):
     return out
 
 
+def load_settings(out):
+    path = os.path.join(out, "settings.json")
+    return json.load(open(path)) if os.path.exists(path) else {}
+
+
 def report(out, data, figures, path, figdir):
     ref = json.load(open(os.path.join(ROOT, "docs", "paper", "reference.json")))
-    settings = json.load(open(os.path.join(out, "settings.json"))) if os.path.exists(os.path.join(out, "settings.json")) else {}
+    settings = load_settings(out)
     timings = json.load(open(os.path.join(out, "timings.json"))) if os.path.exists(os.path.join(out, "timings.json")) else {}
     rel = os.path.relpath(figdir, os.path.dirname(path))
-    L = ["# Reproduction report", "",
-         "Generated by `scripts/reproduce`; plots and this file by `scripts/plot.py` from the summary files alone "
-         "(the full run's are in `docs/results`: `python3 scripts/plot.py docs/results` re-makes both).",
-         f"Settings: {settings.get('images', '?')} first FashionMNIST test images; FGM η ∈ {settings.get('etas')} (WRNs {settings.get('etas_wrn')}), S_A ∈ {settings.get('sa')}; "
-         f"S_I = {settings.get('si', '?')} for the MLPs and {settings.get('si_wrn', '?')} for the WRNs; "
-         f"variance samples {settings.get('variance', '?')} (MLPs) and {settings.get('variance_wrn', '?')} (WRNs); "
-         f"smoothed models S_A = {settings.get('sa_fixed', '?')}, S_I = {settings.get('si_smoothed', '?')}; "
-         f"FGSM (L∞) η ∈ {settings.get('etas_linf')}; CW and margin losses S_A = {settings.get('sa_fixed', '?')}; "
-         f"PGD η ∈ {settings.get('etas_pgd')}, S_A ∈ {settings.get('sa_pgd')}, {settings.get('pgd_steps')} steps; "
-         f"part `inference`: S_I ∈ {settings.get('si_list')} (MLPs), {settings.get('si_list_wrn')} at η ∈ {settings.get('etas_inference_wrn')} (WRNs); "
-         f"threads {settings.get('threads', '?')}"
-         + (" — **quick mode (CI check of the chain; numbers are not meaningful)**" if settings.get("quick") else "") + ".",
+    kind = grid_kind(settings)
+    results = os.path.relpath(out, ROOT) if os.path.abspath(out).startswith(ROOT + os.sep) else out
+    L = ["# Reproduction report" + (" (the paper's grid)" if kind == "full" else ""), "",
+         "Generated by `scripts/reproduce" + (" --full" if kind == "full" else "") + "`; plots and this file by `scripts/plot.py` "
+         f"from the summary files alone (`python3 scripts/plot.py {results}` re-makes both).",
+         f"**Grid: {grid_label(settings)}.** " + (
+             "The paper's sample sizes and η grids for every figure and table where the machine allows (the differences at the end say "
+             "where not); the default 30-minute grid's results stay in `docs/results` and `docs/REPORT.md`." if kind == "full" else
+             "Sample sizes and η grids reduced to fit 30 minutes on two cores; `scripts/reproduce --full` runs the paper's grid "
+             "(hours) into `docs/results-full` and `docs/REPORT-full.md`"
+             + (" (present: [REPORT-full.md](REPORT-full.md))" if os.path.exists(os.path.join(ROOT, "docs", "REPORT-full.md"))
+                and os.path.abspath(os.path.dirname(path)) == os.path.join(ROOT, "docs") else "") + "." if kind == "default" else
+             "A CI check of the chain; the numbers are not meaningful.")
+         + f" {settings.get('images', '?')} first FashionMNIST test images, {settings.get('threads', '?')} threads; "
+         "each figure and table states the grid it used, read from its summary files.",
          "", "Time per part (s): " + ", ".join(f"{k} {v}" for k, v in timings.items()) + f"; total {sum(timings.values()):.0f} s.", ""]
     # Table 2 from the model cards
     t2 = ref["table2_test_accuracy_percent_by_inference_samples"]
@@ -347,14 +445,18 @@ def report(out, data, figures, path, figdir):
     L += ["", "The WRN rows of the paper are WRN-28-10 on CIFAR-10; ours are the compact WRNs trained here on FashionMNIST, so only the trend in S_I compares.", ""]
     # Table 1
     t1 = ref["table1_mean_attack_length"]
-    L += ["## Table 1: mean attack length ‖δ‖₂ at η = 1.5 (FGM) by S_A", "", "| model | " + " | ".join(f"S_A={s}" for s in settings.get("sa", [])) + f" | paper (S_A = {'/'.join(map(str, t1['samples']))}) |",
-          "|---|" + "---|" * (len(settings.get("sa", [])) + 1)]
-    for m, prow in (("vmg-fmnist", "BNN"), ("im-fmnist", "IM"), ("wrn-fmnist-p03", "WRN dropout 0.3"), ("wrn-fmnist-p06", "WRN dropout 0.6")):
+    t1_models = (("vmg-fmnist", "BNN"), ("im-fmnist", "IM"), ("wrn-fmnist-p03", "WRN dropout 0.3"), ("wrn-fmnist-p06", "WRN dropout 0.6"))
+    t1_sas = sorted({c["attack_samples"] for m, _ in t1_models for c in data.get("fgm", {}).get(m, []) if abs(c["eta"] - 1.5) < 1e-6})
+    L += ["## Table 1: mean attack length ‖δ‖₂ at η = 1.5 (FGM) by S_A", "", "| model | " + " | ".join(f"S_A={s}" for s in t1_sas) + f" | paper (S_A = {'/'.join(map(str, t1['samples']))}) |",
+          "|---|" + "---|" * (len(t1_sas) + 1)]
+    for m, prow in t1_models:
         configs = data.get("fgm", {}).get(m)
         if not configs:
             continue
         by = {c["attack_samples"]: stat(c, "delta_norm", "mean") for c in configs if abs(c["eta"] - 1.5) < 1e-6}
-        L.append(f"| {m} | " + " | ".join(fmt(by.get(s), 3) for s in settings.get("sa", [])) + " | " + "/".join(fmt(v, 3) for v in t1.get(prow, [])) + " |")
+        L.append(f"| {m} | " + " | ".join(fmt(by.get(s), 3) for s in t1_sas) + " | " + "/".join(fmt(v, 3) for v in t1.get(prow, [])) + " |")
+    note = grid_note(data, settings, [("fgm", ("sa", "si"))], models={m for m, _ in t1_models})
+    L += ["", note] if note else []
     L += ["", f"The paper's note: {t1['note']}.", ""]
     # extreme predictions
     ex = ref["extreme_single_sample_predictions_on_10k_test_images"]
@@ -363,11 +465,13 @@ def report(out, data, figures, path, figdir):
         c = configs[0]
         paper = ex.get("BNN") if m.startswith("vmg") else ex.get("IM") if m.startswith("im") else ex.get("WRN (both)")
         L.append(f"| {m} | {c['images']} | {c.get('extreme_samples', '–')} (of {c['images'] * c['inference_samples']}) | {c.get('images_with_extreme_samples', '–')} | {paper} |")
+    note = grid_note(data, settings, [("variance", ("si", "variance"))])
+    L += ["", note] if note else []
     L.append("")
     L += ["## Figures", ""]
-    for name, caption in figures:
-        L += [f"### {caption}", "", f"![{caption}]({rel}/{name}.png)", ""]
-    L += fresh_table(data)
+    for name, caption, note in figures:
+        L += [f"### {caption}", "", f"![{caption}]({rel}/{name}.png)", ""] + ([note, ""] if note else [])
+    L += fresh_table(data, settings)
     L += ["## The paper's claims against our measurements", "",
           "Each claim is split into parts, each tested on the whole grid of the run with a stated rule (level 5 %): "
           + verdicts.RULES, ""]
@@ -388,46 +492,61 @@ def report(out, data, figures, path, figdir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("--report", default=os.path.join(ROOT, "docs", "REPORT.md"))
-    ap.add_argument("--figures", help="default: figures/ next to the report")
+    ap.add_argument("--report", help="default docs/REPORT.md; docs/REPORT-full.md for a --full run's summaries")
+    ap.add_argument("--figures", help="default: figures/ next to the report (figures-full/ for a --full run's summaries)")
     args = ap.parse_args()
     ensure_matplotlib()
     import matplotlib
     matplotlib.use("Agg")
     matplotlib.rcParams["svg.hashsalt"] = "snn"
     import matplotlib.pyplot as plt
-    figdir = args.figures or os.path.join(os.path.dirname(args.report), "figures")
+    full = grid_kind(load_settings(args.out)) == "full"
+    if args.report is None:
+        args.report = os.path.join(ROOT, "docs", "REPORT-full.md" if full else "REPORT.md")
+    figdir = args.figures or os.path.join(os.path.dirname(args.report), "figures-full" if full else "figures")
     data = load(args.out)
     if not data:
         sys.exit(f"{args.out}: no *.summary.json files (run scripts/reproduce first)")
     runner_up = any("runner_up_grad_norm" in c for configs in data.get("inference", {}).values() for c in configs)
     key7, j7 = ("runner_up_", "j′") if runner_up else ("", "j")
+    ALL, FGM_GRID = ("eta", "sa", "si"), [("fgm", ("eta", "sa", "si"))]
+    at15 = " Figure 7 uses η = 1.5 only."
     specs = [
         ("fig05_fgm_accuracy", "Figures 5 and 9: FGM adversarial accuracy vs η by S_A",
-         lambda: figure_by_samples(plt, data, "fgm", "fig05", "Figures 5, 9: FGM (L2), CE loss — adversarial accuracy by S_A", extra="wrn-fmnist-p03-dropout-off")),
+         lambda: figure_by_samples(plt, data, "fgm", "fig05", "Figures 5, 9: FGM (L2), CE loss — adversarial accuracy by S_A", extra="wrn-fmnist-p03-dropout-off"),
+         FGM_GRID, ""),
         ("fig06_cos_alpha", "Figures 6 and 10: median cos α_j vs η by S_A",
-         lambda: figure_by_samples(plt, data, "fgm", "fig06", "Figures 6, 10: median cos α_j by S_A", y=lambda c: stat(c, "cos_alpha"), ylabel="median cos α_j")),
-        ("fig03_smoothed_conditions", "Figure 3: condition rates and adversarial accuracy on the smoothed models", lambda: figure_smoothed(plt, data)),
-        ("fig04_prediction_variance", "Figure 4: prediction variance per model", lambda: figure_variance(plt, data)),
+         lambda: figure_by_samples(plt, data, "fgm", "fig06", "Figures 6, 10: median cos α_j by S_A", y=lambda c: stat(c, "cos_alpha"), ylabel="median cos α_j"),
+         FGM_GRID, ""),
+        ("fig03_smoothed_conditions", "Figure 3: condition rates and adversarial accuracy on the smoothed models", lambda: figure_smoothed(plt, data),
+         [("smoothed", ALL)], " Each sample averages the model card's noise draws."),
+        ("fig04_prediction_variance", "Figure 4: prediction variance per model", lambda: figure_variance(plt, data),
+         [("variance", ("si", "variance"))], ""),
         # figure 7 is about the runner-up class j′ = argmin_c m_c (summaries from before it was summarised: class j)
         ("fig07_grad_norm", f"Figure 7: ‖∇m_{j7}‖ vs S_I at η = 1.5",
-         lambda: figure_vs_inference_samples(plt, data, key7 + "grad_norm", f"‖∇m_{j7}‖", f"Figure 7: margin gradient norm (class {j7}) by S_I")),
+         lambda: figure_vs_inference_samples(plt, data, key7 + "grad_norm", f"‖∇m_{j7}‖", f"Figure 7: margin gradient norm (class {j7}) by S_I"),
+         [("inference", ALL)], at15),
         ("fig07b_grad_norm_cos", f"Figure 7: ‖∇m_{j7}‖·cos α_{j7} vs S_I at η = 1.5",
          lambda: figure_vs_inference_samples(plt, data, key7 + "grad_norm_times_cos_alpha", f"‖∇m_{j7}‖·cos α_{j7}",
-                                             f"Figure 7: ‖∇m_{j7}‖·cos α_{j7} by S_I")),
+                                             f"Figure 7: ‖∇m_{j7}‖·cos α_{j7} by S_I"),
+         [("inference", ALL)], at15),
         ("fig11_fgsm", "Figures 11 and 12: FGSM (L∞) adversarial accuracy vs η by S_A",
-         lambda: figure_by_samples(plt, data, "fgsm", "fig11", "Figures 11, 12: FGSM (L∞)")),
+         lambda: figure_by_samples(plt, data, "fgsm", "fig11", "Figures 11, 12: FGSM (L∞)"), [("fgsm", ALL)], ""),
         ("fig13_pgd", "Figures 13 and 14: PGD (L2) adversarial accuracy vs η by S_A",
-         lambda: figure_by_samples(plt, data, "pgd", "fig13", "Figures 13, 14: PGD (L2, ν = η/5, a fresh attack set per step)")),
-        ("fig15_losses", "Figure 15: cross-entropy, CW and margin losses", lambda: figure_losses(plt, data)),
+         lambda: figure_by_samples(plt, data, "pgd", "fig13", "Figures 13, 14: PGD (L2, ν = η/5, a fresh attack set per step)"),
+         [("pgd", ALL)], ""),
+        ("fig15_losses", "Figure 15: cross-entropy, CW and margin losses", lambda: figure_losses(plt, data),
+         [("cw", ALL), ("margin", ALL)], " Cross-entropy: part fgm's runs at S_A = 10."),
         ("fig16_inference_samples", "Figures 16 and 17: adversarial accuracy vs η by S_I",
-         lambda: figure_by_samples(plt, data, "inference", "fig16", "Figures 16, 17: adversarial accuracy by S_I", by="inference_samples")),
+         lambda: figure_by_samples(plt, data, "inference", "fig16", "Figures 16, 17: adversarial accuracy by S_I", by="inference_samples"),
+         [("inference", ALL)], ""),
     ]
+    settings = load_settings(args.out)
     figures = []
-    for name, caption, make in specs:
+    for name, caption, make, uses, extra in specs:
         fig = make()
         if save(fig, figdir, name):
-            figures.append((name, caption))
+            figures.append((name, caption, grid_note(data, settings, uses) + extra))
             plt.close(fig)
     report(args.out, data, figures, args.report, figdir)
     print(f"wrote {args.report} and {len(figures)} figures in {figdir}", file=sys.stderr)

@@ -19,8 +19,15 @@ python3 scripts/test_stats.py
 SNN="$snn" bash scripts/cli-tests-standalone.sh
 # --adversarial-out, --progress, finding models, install.sh; SNN_STATIC=1 adds the static build
 SNN="$snn" bash scripts/cli-tests-workflow.sh
+SNN="$snn" bash scripts/cli-tests-hostile.sh
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"
 grep -q "## The paper's claims against our measurements" "$repro/REPORT.md" && ls "$repro"/figures/fig05_fgm_accuracy.{png,svg} >/dev/null
 echo "reproduce --quick: report and figures built"
+# the tiny version of the paper's grid (--full's extra paths: the WRNs' fresh set, FGSM and PGD, the
+# one-sample S_I sweep; ~19 s)
+SNN="$snn" python3 scripts/reproduce --quick --full --out "$repro/full" --report "$repro/full/REPORT.md"
+grep -q "Grid — tiny version of the paper's grid" "$repro/full/REPORT.md"
+sed -n '/fresh inference set (FGM)/,/^## The paper/p' "$repro/full/REPORT.md" | grep -q '^| wrn-fmnist-p06 | 10 | 5 |'
+echo "reproduce --quick --full: report with the WRNs' fresh set built"

@@ -102,13 +102,29 @@ public struct ModelCard: Codable, Equatable {
         format = "snn-model/1"; self.name = name; self.architecture = architecture; self.input = input; self.classes = classes
     }
 
+    /// Reads and validates `path` (a regular file of at most `ModelLimits.maxCardBytes`; fields
+    /// within `ModelLimits`, see `validate(path:)`).
     public static func read(path: String) throws -> ModelCard {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ModelError.missingFile(path) }
+        if let kind = try nonRegularFileKind(path) {
+            throw ModelError.notRegularFile(path, kind)
+        }
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw ModelError.io(path, "cannot open: \(String(cString: strerror(errno)))") }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.read(upToCount: ModelLimits.maxCardBytes + 1) ?? Data() } catch {
+            throw ModelError.io(path, "cannot read: \(String(cString: strerror(errno)))")
+        }
+        guard data.count <= ModelLimits.maxCardBytes else {
+            throw ModelError.badCard(path, "larger than the limit of \(ModelLimits.maxCardBytes) bytes")
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        do { return try decoder.decode(ModelCard.self, from: data) } catch {
+        let card: ModelCard
+        do { card = try decoder.decode(ModelCard.self, from: data) } catch {
             throw ModelError.badCard(path, Self.describe(error))
         }
+        try card.validate(path: path)
+        return card
     }
 
     public func write(path: String) throws {
@@ -117,9 +133,7 @@ public struct ModelCard: Codable, Equatable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(self)
         data.append(0x0A)
-        let tmp = path + ".tmp"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw ModelError.io(path, String(cString: strerror(errno))) }
+        try writeFileAtomically(data, to: path)
     }
 
     static func describe(_ error: Error) -> String {
@@ -141,6 +155,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
     case badCard(String, String)
     case unsupported(String, String)
     case io(String, String)
+    /// The path exists but is not a regular file (a directory, a FIFO, …: the description).
+    case notRegularFile(String, String)
+    /// The weights load but are unusable (non-finite values, negative variances, non-finite outputs).
+    case badWeights(String, String)
 
     public var description: String {
         switch self {
@@ -149,6 +167,8 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         case .badCard(let p, let why): return "\(p): invalid model card: \(why)"
         case .unsupported(let p, let why): return "\(p): unsupported model: \(why)"
         case .io(let p, let why): return "\(p): \(why)"
+        case .notRegularFile(let p, let kind): return "\(p): is \(kind), not a regular file"
+        case .badWeights(let p, let why): return "\(p): unusable weights: \(why)"
         }
     }
 }

@@ -9,9 +9,8 @@ public enum ModelStore {
     /// Loads any supported model; the model's card comes along.
     public static func load(_ dir: String) throws -> (model: any StochasticClassifier, card: ModelCard) {
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
-            throw ModelError.missingDirectory(dir)
-        }
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else { throw ModelError.missingDirectory(dir) }
+        guard isDir.boolValue else { throw ModelError.io(dir, "is a file, not a model directory (model.json + weights.safetensors)") }
         let card = try ModelCard.read(path: cardPath(dir))
         let base: any StochasticClassifier
         switch card.architecture.kind {
@@ -22,15 +21,17 @@ public enum ModelStore {
         default:
             throw ModelError.unsupported(cardPath(dir), "architecture kind \"\(card.architecture.kind)\"")
         }
-        guard let smoothing = card.smoothing else { return (base, card) }
-        guard smoothing.variance > 0, smoothing.variance.isFinite, (1..<64).contains(smoothing.noiseSamples) else {
-            throw ModelError.badCard(cardPath(dir), "smoothing needs variance > 0 and 1 ≤ noise_samples < 64")
+        var model = base
+        if let smoothing = card.smoothing {   // checked by ModelCard.validate: variance > 0, 1 ≤ noise_samples < 64, L = 2/σ²
+            model = SmoothedClassifier(base: base, variance: Float(smoothing.variance), noiseSamples: smoothing.noiseSamples, name: card.name)
         }
-        return (SmoothedClassifier(base: base, variance: Float(smoothing.variance), noiseSamples: smoothing.noiseSamples, name: card.name), card)
+        try probe(model, path: weightsPath(dir))
+        return (model, card)
     }
 
     public static func loadMLP(_ dir: String, card: ModelCard) throws -> MatrixGaussianMLP {
-        guard let sizes = card.architecture.sizes, sizes.count >= 2, sizes.allSatisfy({ $0 > 0 && $0 < 1 << 20 }) else {
+        // ModelCard.validate bounds sizes and input (≤ 2²⁰ and ≤ 4096·4096·64: no product overflows)
+        guard let sizes = card.architecture.sizes, sizes.count >= 2, sizes.allSatisfy({ $0 > 0 && $0 <= ModelLimits.maxLayerWidth }) else {
             throw ModelError.badCard(cardPath(dir), "architecture.sizes must list at least two positive layer widths")
         }
         guard sizes[0] == card.input.height * card.input.width * card.input.channels, sizes.last == card.classes else {
@@ -44,6 +45,15 @@ public enum ModelStore {
             throw ModelError.badCard(cardPath(dir), "architecture.stochastic_layers lists \(s.count) layers, sizes give \(sizes.count - 1)")
         }
         let file = try SafetensorsFile(path: weightsPath(dir))
+        try checkWeightsMetadata(file, kind: MatrixGaussianMLP.kind)
+        // every shape is checked against the file before the model's memory is allocated, so the
+        // allocation is bounded by the (mapped, validated) file's size
+        for i in 0..<sizes.count - 1 {
+            for (name, shape) in [("layer\(i).M", [sizes[i] + 1, sizes[i + 1]]), ("layer\(i).log_sqrt_u", [sizes[i] + 1]),
+                                  ("layer\(i).log_sqrt_v", [sizes[i + 1]])] {
+                try file.requireShape(name, shape)
+            }
+        }
         let model = MatrixGaussianMLP(sizes: sizes, name: card.name, inputScaling: inputScaling, stochasticLayers: card.architecture.stochasticLayers)
         for (i, l) in model.layers.enumerated() {
             try copy(file, "layer\(i).M", [l.rows, l.outputs], into: l.M)
@@ -51,7 +61,7 @@ public enum ModelStore {
             try copy(file, "layer\(i).log_sqrt_v", [l.outputs], into: l.logSqrtV)
         }
         for p in 0..<model.parameters.count where !model.parameters.data[p].isFinite {
-            throw ModelError.badCard(weightsPath(dir), "non-finite parameter value")
+            throw ModelError.badWeights(weightsPath(dir), "non-finite parameter value \(model.parameters.data[p]) (parameter \(p))")
         }
         model.refreshScales()
         return model

@@ -76,12 +76,16 @@ public struct SafetensorsFile: Sendable {
     /// - Throws: `SafetensorsError` naming the file (and the tensor) at the first problem found.
     public init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading must not wait for a writer (it is refused below);
+        // it changes nothing for a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw SafetensorsError.io(path: path, reason: "cannot open: \(safetensorsErrnoText())") }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SafetensorsError.io(path: path, reason: "cannot stat: \(safetensorsErrnoText())") }
-        guard (st.st_mode & S_IFMT) == S_IFREG else { throw SafetensorsError.io(path: path, reason: "not a regular file") }
+        if let kind = fileKindDescription(st.st_mode) {
+            throw SafetensorsError.io(path: path, reason: "is \(kind), not a regular file")
+        }
         let size = Int(st.st_size)
         guard size >= 8 else {
             throw SafetensorsError.truncated(path: path, reason: "\(size) bytes, fewer than the 8-byte header length")
@@ -146,6 +150,12 @@ public struct SafetensorsFile: Sendable {
         self.metadata = meta
         self.entries = entries
         self.storage = storage
+    }
+
+    /// Checks that tensor `name` exists with shape `expected` (any dtype), without reading it.
+    /// - Throws: `.missingTensor` or `.shapeMismatch`.
+    public func requireShape(_ name: String, _ expected: [Int]) throws {
+        _ = try entry(name, shape: expected)
     }
 
     /// The dtype and shape of tensor `name`, or nil when there is none.

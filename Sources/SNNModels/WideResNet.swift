@@ -64,10 +64,17 @@ public final class WideResNet {
         /// Why this configuration cannot be built, or nil.
         public var problem: String? {
             if depth < 10 || (depth - 4) % 6 != 0 { return "depth must be 6n + 4 with n ≥ 1, got \(depth)" }
-            if widen < 1 { return "widen factor must be ≥ 1, got \(widen)" }
+            if depth > ModelLimits.maxDepth { return "depth must be at most \(ModelLimits.maxDepth), got \(depth)" }
+            if widen < 1 || widen > ModelLimits.maxWiden { return "widen factor must be between 1 and \(ModelLimits.maxWiden), got \(widen)" }
             if !(dropout >= 0 && dropout < 1) { return "dropout probability must be in [0, 1), got \(dropout)" }
             if inputChannels < 1 || classes < 1 { return "need at least one input channel and one class" }
+            if inputChannels > ModelLimits.maxChannels || classes > ModelLimits.maxClasses {
+                return "at most \(ModelLimits.maxChannels) input channels and \(ModelLimits.maxClasses) classes"
+            }
             if inputHeight < 1 || inputWidth < 1 { return "input size must be positive" }
+            if paddedHeight > ModelLimits.maxImageSide || paddedWidth > ModelLimits.maxImageSide {
+                return "image side must be at most \(ModelLimits.maxImageSide) pixels, got \(paddedHeight)×\(paddedWidth)"
+            }
             if paddedHeight < inputHeight || paddedWidth < inputWidth { return "padding cannot shrink the input" }
             if mean.count != inputChannels || std.count != inputChannels { return "mean/std need one value per input channel" }
             if !std.allSatisfy({ $0 > 0 && $0.isFinite }) || !mean.allSatisfy({ $0.isFinite }) { return "std must be positive and finite" }
@@ -273,8 +280,11 @@ public final class WideResNet {
     public func load(from file: SafetensorsFile) throws {
         for e in tensors {
             let src = try file.floatArray(e.name, shape: e.shape)
-            guard src.allSatisfy({ $0.isFinite }) else {
-                throw ModelError.badCard(file.path, "non-finite value in tensor \(e.name)")
+            if let i = src.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError.badWeights(file.path, "tensor \"\(e.name)\" has the non-finite value \(src[i]) at element \(i)")
+            }
+            if e.name.hasSuffix("running_var"), let i = src.firstIndex(where: { $0 < 0 }) {
+                throw ModelError.badWeights(file.path, "tensor \"\(e.name)\" has the negative running variance \(src[i]) at element \(i) (a variance is ≥ 0)")
             }
             (parameters.data + e.offset).update(from: src, count: e.count)
         }
@@ -293,8 +303,15 @@ public final class WideResNet {
 
     /// The configuration stored in a weights file's metadata, with input size and classes from the card.
     public static func configuration(metadata m: [String: String], card: ModelCard, path: String) throws -> Configuration {
+        // every integer is bounded (ModelLimits) before the layout multiplies it
+        let limits: [String: (Int, Int)] = ["depth": (10, ModelLimits.maxDepth), "widen": (1, ModelLimits.maxWiden),
+                                            "padded_height": (card.input.height, ModelLimits.maxImageSide),
+                                            "padded_width": (card.input.width, ModelLimits.maxImageSide)]
         func int(_ k: String) throws -> Int {
             guard let s = m[k], let v = Int(s) else { throw ModelError.badCard(path, "metadata \"\(k)\" missing or not an integer") }
+            if let r = limits[k], !(r.0...r.1).contains(v) {
+                throw ModelError.badCard(path, "metadata \"\(k)\" is \(v), outside the limit \(r.0)…\(r.1)")
+            }
             return v
         }
         func floats(_ k: String) throws -> [Float] {
@@ -315,7 +332,13 @@ public final class WideResNet {
     /// Loads `dir/weights.safetensors` described by `card` (kind "wide-resnet").
     public static func load(_ dir: String, card: ModelCard) throws -> WideResNet {
         let file = try SafetensorsFile(path: ModelStore.weightsPath(dir))
-        let model = WideResNet(try configuration(metadata: file.metadata, card: card, path: file.path), name: card.name)
+        try ModelStore.checkWeightsMetadata(file, kind: kind)
+        let configuration = try configuration(metadata: file.metadata, card: card, path: file.path)
+        try ModelStore.checkCardAgrees(card, with: configuration, cardPath: ModelStore.cardPath(dir), weightsPath: file.path)
+        // every tensor's shape is checked before the parameters are allocated (their size is then
+        // bounded by the mapped file's)
+        for (name, shape) in layout(configuration).tensors { try file.requireShape(name, shape) }
+        let model = WideResNet(configuration, name: card.name)
         try model.load(from: file)
         return model
     }

@@ -1,15 +1,31 @@
 /// Writes one JSON object into a fixed byte buffer without allocating. Conventions (README):
 /// every number is a JSON number; a value that is not a finite number (∞, NaN: not computed or
 /// undefined) is null, and the two radii that can be +∞ say so in a boolean beside them.
+///
+/// The buffer is sized at start from the run's constant prefix plus `bodyCapacity`, which bounds
+/// every line body `ImageResult.write(to:)` can produce, so a line never overflows. If one did
+/// anyway, bytes past the capacity are dropped and `overflowed` is set: the caller must not write
+/// the line (nothing traps).
 public struct JSONLineWriter {
+    /// Bytes reserved for a line's fields after the prefix: ~45 fields, none longer than ~60 bytes
+    /// (key, a Float's shortest decimal or an Int's 20 digits, punctuation), comfortably below this.
+    public static let bodyCapacity = 4096
+
     public let capacity: Int
     public let bytes: UnsafeMutablePointer<UInt8>
     public private(set) var count = 0
+    /// Set when a line did not fit (its bytes are incomplete); cleared by `begin()`.
+    public private(set) var overflowed = false
     var first = true
 
-    public init(capacity: Int = 4096) {
+    public init(capacity: Int = JSONLineWriter.bodyCapacity) {
         self.capacity = capacity
         bytes = .allocate(capacity: capacity)
+    }
+    /// A writer whose buffer fits `prefix` (the run's constants, of any length) plus a line body.
+    public init(prefix: [UInt8]) {
+        self.init(capacity: prefix.count + JSONLineWriter.bodyCapacity)
+        self.prefix = prefix
     }
     public func deallocate() { bytes.deallocate() }
 
@@ -18,13 +34,13 @@ public struct JSONLineWriter {
     public var prefix: [UInt8] = []
 
     public mutating func begin() {
-        count = 0; first = true; put(UInt8(ascii: "{"))
+        count = 0; first = true; overflowed = false; put(UInt8(ascii: "{"))
         if !prefix.isEmpty { for b in prefix { put(b) }; first = false }
     }
     public mutating func end() { put(UInt8(ascii: "}")); put(UInt8(ascii: "\n")) }
 
     @inline(__always) mutating func put(_ b: UInt8) {
-        precondition(count < capacity, "JSON line exceeds its buffer")
+        guard count < capacity else { overflowed = true; return }
         bytes[count] = b; count += 1
     }
     mutating func put(_ s: StaticString) {

@@ -17,6 +17,17 @@ public struct OutOfBudget: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Raised when an arena cannot be had: larger than physical memory, or the allocation failed.
+public struct AllocationFailure: Error, CustomStringConvertible, Equatable {
+    public let requested: Int
+    public let what: String
+    public let reason: String
+    public init(requested: Int, what: String, reason: String) { self.requested = requested; self.what = what; self.reason = reason }
+    public var description: String {
+        "cannot allocate \(what): \(requested) bytes (\(ByteCount.format(requested))) were asked, \(reason)"
+    }
+}
+
 /// One 64-byte-aligned block of memory sized at start-up. Allocation is a bump of `used`;
 /// `mark()` / `reset(to:)` scope temporaries. Nothing is freed individually and nothing grows.
 public final class Arena {
@@ -26,14 +37,37 @@ public final class Arena {
     public private(set) var used = 0
     public private(set) var highWater = 0
 
-    public init(capacity: Int) {
-        precondition(capacity >= 0)
-        self.capacity = capacity
+    /// An arena of a size fixed in code (tests, trainers' known plans); traps if it cannot be had.
+    /// Sizes that come from flags or files go through `init(reserving:for:)`.
+    public convenience init(capacity: Int) {
+        do { try self.init(reserving: capacity, for: "arena") } catch { preconditionFailure("\(error)") }
+    }
+
+    /// An arena of `capacity` bytes, refused before anything is allocated when it exceeds the
+    /// machine's physical memory, and a typed error (not a trap) when the allocation fails.
+    /// - Throws: `AllocationFailure` naming `what` and the size.
+    public init(reserving capacity: Int, for what: @autoclosure () -> String) throws {
+        guard capacity >= 0 else { throw AllocationFailure(requested: capacity, what: what(), reason: "negative size") }
+        if let physical = Arena.physicalMemory, capacity > physical {
+            throw AllocationFailure(requested: capacity, what: what(),
+                                    reason: "more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical)))")
+        }
         var p: UnsafeMutableRawPointer? = nil
         let rc = posix_memalign(&p, Arena.alignment, max(capacity, Arena.alignment))
-        precondition(rc == 0 && p != nil, "posix_memalign(\(capacity)) failed")
-        base = p!
+        guard rc == 0, let p else {
+            throw AllocationFailure(requested: capacity, what: what(), reason: "posix_memalign failed: \(String(cString: strerror(rc)))")
+        }
+        self.capacity = capacity
+        base = p
     }
+
+    /// Physical memory in bytes (sysconf pages × page size), or nil when the system does not say.
+    public static let physicalMemory: Int? = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return nil }
+        let (bytes, overflow) = pages.multipliedReportingOverflow(by: size)
+        return overflow ? Int.max : bytes
+    }()
     deinit { free(base) }
 
     /// Bytes a request of `count` elements of `T` takes in the arena (rounded to the alignment).
@@ -102,7 +136,8 @@ public enum ByteCount {
         default: return nil
         }
         let bytes = value * scale
-        guard bytes < 1e15 else { return nil }
+        // any size an Int holds is a size: whether it can be had is the arena's check (physical memory)
+        guard bytes < 9e18 else { return nil }
         return Int(bytes.rounded(.up))
     }
 }

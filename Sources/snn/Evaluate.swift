@@ -14,7 +14,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Label file, IDX or 1-D .npy (gzip'd or plain); required with idx and npy, refused with cifar10. (default: none)") var labels: String?
     @Option(help: "Image format on stdin: idx, cifar10, npy, or auto (93 'NUMPY' → npy; 00 00 + an IDX type byte → idx; else first byte < 10 → cifar10; else an error).") var format: InputFormat = .auto
     @Option(help: "Axis order of 4-D .npy images: nhwc or nchw (default: decided from the shape, an error if ambiguous).") var layout: NPYLayout?
-    @Option(help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
+    @Option(parsing: .unconditional, help: "Attack length η in pixel units of the attack's norm; a comma-separated list sweeps. 0 evaluates clean accuracy only.") var eta: NumberList<Float> = [1.5]
     @Option(help: "Attack: fgm (L2 step), fgsm (L∞ sign step) or pgd (projected steps).") var attack: AttackMethod = .fgm
     @Option(help: "Norm of the attack: 2 or inf (default: 2 for fgm and pgd, inf for fgsm).") var norm: AttackNorm?
     @Option(help: "Attack loss on the averaged prediction: ce, margin or cw (averaged logits).") var loss: AttackLoss = .ce
@@ -31,7 +31,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Evaluate only the first N images. (default: all)") var limit: Int?
     @Option(help: "Evaluate only images with index ≡ i (mod n), written i/n with 0 ≤ i < n; `snn summarize` merges the shards. (default: all images)") var shard: Shard?
     @Option(help: "Worker threads (results do not depend on it).") var threads = ProcessInfo.processInfo.activeProcessorCount
-    @Option(help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. (default: the model's plan, see --dry-run)") var memoryBudget: String?
+    @Option(parsing: .unconditional, help: "Arena budget: bytes or with a suffix K/M/G (10³) or KiB/MiB/GiB. (default: the model's plan, see --dry-run)") var memoryBudget: String?
     @Option(help: "Write the summary JSON (docs/METHOD.md §Summaries) to this file. (default: none)") var summary: String?
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
@@ -55,6 +55,7 @@ struct Evaluate: ParsableCommand {
         if format == .cifar10 && labels != nil { throw ValidationError(Self.labelsRefused) }
         _ = try attackConfig()
         try validateWorkflow()
+        try EvaluateLimits.check(self)
         if let memoryBudget, ByteCount.parse(memoryBudget) == nil {
             throw ValidationError("--memory-budget '\(memoryBudget)' is not a size (examples: 64MiB, 200M, 1073741824)")
         }
@@ -87,12 +88,20 @@ struct Evaluate: ParsableCommand {
         if dryRun {
             print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
             print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
+            if let physical = Arena.physicalMemory, needed > physical {
+                print("  more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical))): the run would be refused")
+            }
+            print(EvaluateLimits.work(model: m, configs: configs))
             return
         }
         let budget = memoryBudget.flatMap(ByteCount.parse) ?? needed
         guard budget >= needed else {
             throw OutOfBudget(needed: needed, budget: budget, what: "evaluating \(card.name) with \(threads) worker(s)")
         }
+        // checked before anything is allocated (an arena is zeroed as it is used, so an oversized
+        // one would grow the resident size until the machine swaps)
+        try EvaluateLimits.checkPhysicalMemory(budget, what: memoryBudget == nil
+            ? "the memory plan of \(card.name) with \(threads) worker(s)" : "--memory-budget \(memoryBudget!)")
 
         // Input: the format is given or sniffed (no byte lost); IDX and .npy labels come from
         // --labels, one per image, CIFAR-10 labels from the records (EvaluateInput.swift).
@@ -111,9 +120,9 @@ struct Evaluate: ParsableCommand {
         batchLabels.initialize(repeating: 0, count: batch)
         defer { batchLabels.deallocate() }
 
-        let arenas = (0..<threads).map { _ in Arena(capacity: (budget - staging) / threads) }
+        let arenas = try (0..<threads).map { w in try Arena(reserving: (budget - staging) / threads, for: "the arena of worker \(w)") }
         let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
-        let stagingArena = Arena(capacity: staging)
+        let stagingArena = try Arena(reserving: staging, for: "the input staging arena")
         let bpv = input.bytesPerValue   // the staging holds bytes or Floats (both fit: see `staging`)
         let raw = try stagingArena.allocate(batch * m.inputSize * bpv, of: UInt8.self, for: "input staging")
         let advBatch = advFloats > 0 ? try stagingArena.allocate(advFloats, of: Float.self, for: "x_adv staging") : nil
@@ -126,8 +135,7 @@ struct Evaluate: ParsableCommand {
         defer { results.deallocate() }
         let pool = WorkerPool(count: threads)
         var sums = configs.map { Summary(config: $0, modelName: card.name, lipschitz: m.smoothness) }
-        var writer = JSONLineWriter()
-        writer.prefix = RunConstants(model: card.name, classes: m.classCount, config: configs[0], lipschitz: m.smoothness).linePrefix
+        var writer = JSONLineWriter(prefix: RunConstants(model: card.name, classes: m.classCount, config: configs[0], lipschitz: m.smoothness).linePrefix)
         defer { writer.deallocate() }
         var progress = ProgressReporter(mode: self.progress, interval: progressInterval, total: total == .max ? nil : total)
         let d = m.inputSize, k = m.classCount
@@ -139,6 +147,9 @@ struct Evaluate: ParsableCommand {
             // read a batch (a read error ends the run after the images already read are written)
             var count = 0
             while count < batch && next < total {
+                // latency: a slow producer gets each line as soon as its image is done, so a
+                // batch ends early when stdin has nothing ready (fast inputs still fill batches)
+                if count > 0 && !stdinReady() { break }
                 let label: Int
                 let index = next
                 do {
@@ -172,18 +183,34 @@ struct Evaluate: ParsableCommand {
                     slot += self.threads
                 }
             }
-            for slot in 0..<n {
+            var written = 0
+            lines: for slot in 0..<n {
+                // an image whose results are not finite (absurd weights) is an error: its lines
+                // are not written, the images before it are kept
                 for c in 0..<nc {
-                    sums[c].add(results[slot * nc + c])
+                    if let field = EvaluateLimits.nonFiniteField(results[slot * nc + c], configs[c]) {
+                        pendingError = DataFailure(message: "image \(batchIndices[slot]): model \(card.name) gives a non-finite \(field) "
+                                                   + "(configuration \(c + 1) of \(nc)); no line is written for it and the run stops")
+                        break lines
+                    }
+                }
+                for c in 0..<nc {
                     results[slot * nc + c].write(to: &writer)
+                    guard !writer.overflowed else {   // cannot happen: the buffer is sized from the prefix
+                        pendingError = DataFailure(message: "image \(batchIndices[slot]): its JSON line does not fit the \(writer.capacity)-byte line buffer")
+                        break lines
+                    }
+                    sums[c].add(results[slot * nc + c])
                     writeAll(1, writer.bytes, writer.count)
                     if let advWriter, let advBatch {
                         do { try advWriter.append(advBatch + (slot * nc + c) * d) } catch { fail(error) }
                     }
                 }
+                written += 1
             }
             if let advWriter { do { try advWriter.sync() } catch { fail(error) } }
-            evaluated += n
+            evaluated += written
+            if pendingError != nil { break }
             if n == 0 && (exhausted || next >= total) { break }
             progress.update(done: next)
         }
@@ -239,7 +266,8 @@ extension Evaluate {
             for (ai, sa) in attackSamples.values.enumerated() {
                 for (ii, si) in inferenceSamples.values.enumerated() {
                     var c = base
-                    c.eta = e; c.attackSamples = sa; c.inferenceSamples = si
+                    c.eta = e == 0 ? 0 : e   // --eta -0 is 0 (no "-0.0" in the lines)
+                    c.attackSamples = sa; c.inferenceSamples = si
                     if independentSets { c.attackSetStream = UInt32(ai + 1); c.inferenceSetStream = UInt32(ii + 1) }
                     out.append(c)
                 }
@@ -314,9 +342,5 @@ func writeJSONAtomically(_ object: Any, to path: String) throws {
 
 /// Writes `data` to `path` via a temporary file and rename.
 func writeDataAtomically(_ data: Data, to path: String) throws {
-    let tmp = path + ".tmp"
-    do { try data.write(to: URL(fileURLWithPath: tmp)) } catch {
-        throw DataFailure(message: "\(path): cannot write (\(error.localizedDescription))")
-    }
-    guard rename(tmp, path) == 0 else { throw DataFailure(message: "\(path): cannot write (\(String(cString: strerror(errno))))") }
+    do { try writeFileAtomically(data, to: path) } catch { throw DataFailure(error) }
 }

@@ -12,11 +12,18 @@ training mode, so each call draws fresh masks (a new realization). One 3×32×32
                (parameters have requires_grad = False, so no weight gradients are computed,
                as in snn's `vjp`), c = e_0 − e_1
 
+`--batch S` runs S realizations at once (S copies of the input as one batch: dropout draws an
+independent mask per element, so each row is its own realization, and the input VJP of the sum
+over rows gives every row's own gradient); times are then per sample (call time / S).
+`--channels-last` converts the model and the input to torch.channels_last (NHWC), usually
+PyTorch's fastest CPU convolution layout.
+
 Each: `--warmup` untimed calls, then the median of `--iterations` timed calls. FLOPs: forward
 = 2 · multiply-adds of the convolutions and the linear layer (the same count as snn's
 `WideResNet.multiplyAdds`); forward+vjp is credited with 3× that (VJP counted as 2× forward).
 
     python3 scripts/pytorch/bench_wrn.py [--depth 28 --widen 10 --threads 1 --iterations 5 --warmup 1]
+                                         [--batch 10 --channels-last]
 
 Prints one JSON object per line (same fields as bench/Tools/wrn-speed). torch comes from
 torch_env.ensure_torch (a private venv, created on first use).
@@ -82,7 +89,11 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--iterations", type=int, default=5)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=1, help="realizations per call (one batch); times per sample")
+    ap.add_argument("--channels-last", action="store_true", help="model and input in torch.channels_last")
     args = ap.parse_args()
+    if args.batch < 1:
+        ap.error("--batch must be at least 1")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
@@ -101,13 +112,17 @@ def main():
 
     macs = multiply_adds(model)
     flops = 2 * macs
-    x = (0.5 + 0.2 * torch.randn(1, 3, 32, 32)).clamp(0, 1)
-    cot = torch.zeros(1, 10)
-    cot[0, 0], cot[0, 1] = 1, -1
+    x = (0.5 + 0.2 * torch.randn(1, 3, 32, 32)).clamp(0, 1).expand(args.batch, 3, 32, 32).contiguous()
+    cot = torch.zeros(args.batch, 10)
+    cot[:, 0], cot[:, 1] = 1, -1
+    if args.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     name = f"WRN-{args.depth}-{args.widen}"
     print(f"torch {torch.__version__} {name}: {sum(p.numel() for p in model.parameters())} trainable parameters, "
           f"{macs} multiply-adds per forward; {torch.get_num_threads()} thread(s), "
-          f"{args.warmup} warm-up + {args.iterations} timed; {torch.backends.cpu.get_cpu_capability()}",
+          f"{args.warmup} warm-up + {args.iterations} timed; batch {args.batch}, "
+          f"{'channels-last' if args.channels_last else 'contiguous (NCHW)'}; {torch.backends.cpu.get_cpu_capability()}",
           file=sys.stderr)
 
     def forward():
@@ -122,12 +137,13 @@ def main():
 
     sink = 0.0
     for op, fn, fl in (("forward", forward, flops), ("forward+vjp", forward_vjp, 3 * flops)):
-        times = timed(lambda: fn(), args.warmup, args.iterations)
+        times = [t / args.batch for t in timed(lambda: fn(), args.warmup, args.iterations)]
         med = statistics.median(times)
         sink += float(fn().sum())
         print(json.dumps({"impl": "pytorch", "model": name, "threads": args.threads, "op": op,
                           "ms": med * 1e3, "min_ms": min(times) * 1e3, "gflops": fl / med / 1e9,
-                          "flops": fl, "iterations": args.iterations,
+                          "flops": fl, "iterations": args.iterations, "batch": args.batch,
+                          "channels_last": args.channels_last,
                           "times_ms": [round(t * 1e3, 4) for t in times]}), flush=True)
 
 
