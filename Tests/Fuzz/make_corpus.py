@@ -89,3 +89,10 @@ flags = [
 ]
 for i, f in enumerate(flags):
     put("evaluate-flags", "flags-%d.txt" % i, "\n".join(f).encode())
+# the weights headers of the bundled models (Tests/SNNModelsTests/Fixtures/fuzz), without their data
+fixtures = os.path.join(os.path.dirname(root), "..", "SNNModelsTests", "Fixtures", "fuzz")
+for name in sorted(os.listdir(fixtures)):
+    if name.endswith(".header.json"):
+        with open(os.path.join(fixtures, name), "rb") as f:
+            text = f.read()
+        put("safetensors", name.replace(".header.json", "-header-only.safetensors"), struct.pack("<Q", len(text)) + text)
