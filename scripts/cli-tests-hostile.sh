@@ -156,5 +156,6 @@ expect "summary into /dev/full/x says what failed" 1 "/dev/full/x: cannot create
 "$SNN" evaluate --labels "$labels" --limit 1 --eta -0,1 --inference-samples 2 --summary "$tmp/z.json" < "$tmp/images.idx" > "$tmp/z.jsonl" 2>/dev/null
 if grep -q '"eta":0.0,' "$tmp/z.jsonl" && ! grep -q '"eta":-0' "$tmp/z.jsonl" && python3 -c 'import json,math,sys; assert all(math.copysign(1, c["eta"]) == 1 for c in json.load(open(sys.argv[1]))["configurations"])' "$tmp/z.json"; then ok "--eta -0 is written as 0"; else bad "--eta -0: $(head -c 200 "$tmp/z.jsonl")"; fi
 
+expect "train: --samples beyond its limit" 2 "samples ≤ 1000" -- "$SNN" train --objective im --output "$tmp/t" --samples 5000
 echo "cli-hostile: $pass passed, $fail failed"
 [[ $fail -eq 0 ]]

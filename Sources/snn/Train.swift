@@ -50,6 +50,11 @@ struct Train: ParsableCommand {
             throw ValidationError("--epochs, --batch-size and --samples must be positive")
         }
         if let lr = learningRate, !(lr > 0) { throw ValidationError("--learning-rate must be positive") }
+        // stated limits (README, Limits): no flag can ask for unbounded work or memory
+        if (epochs ?? 1) > 10_000 || (batchSize ?? 1) > 100_000 || samples > 1000 || !(1...4096).contains(chunk)
+            || varianceSamples < 0 || varianceSamples > 100_000 {
+            throw ValidationError("--epochs ≤ 10000, --batch-size ≤ 100000, --samples ≤ 1000, --chunk 1…4096 and --variance-samples 0…100000")
+        }
         if isWideResNet {
             let c = WideResNet.Configuration(depth: depth, widen: widen, dropout: dropout, inputChannels: 1, inputHeight: 28, inputWidth: 28,
                                              padTo: (32, 32))

@@ -8,7 +8,7 @@ final class JSONLineWriterLimitTests: XCTestCase {
         let name = String(repeating: "\u{1}", count: 3000)     // 6 bytes each once escaped
         var config = EvaluationConfig(eta: 1.5, attackSamples: 10, inferenceSamples: 100, seed: 0)
         config.varianceSamples = 5
-        let prefix = RunConstants(model: name, config: config, lipschitz: 20).linePrefix
+        let prefix = RunConstants(model: name, classes: 10, config: config, lipschitz: 20).linePrefix
         XCTAssertGreaterThan(prefix.count, 18_000)
         var w = JSONLineWriter(prefix: prefix); defer { w.deallocate() }
         var r = ImageResult()
