@@ -67,10 +67,10 @@ def safetensors(tensors, metadata=None):
     return struct.pack("<Q", len(text)) + text + data
 
 
-# the tiny MLP of the model-json target: sizes [4, 3, 2]
-mlp = [("layer0.M", [4, 3], [0.1] * 12), ("layer0.log_sqrt_u", [4], [-1.0] * 4), ("layer0.log_sqrt_v", [3], [-1.0] * 3),
-       ("layer1.M", [3, 2], [0.2] * 6), ("layer1.log_sqrt_u", [3], [-1.0] * 3), ("layer1.log_sqrt_v", [2], [-1.0] * 2)]
-put("safetensors", "tiny-mlp.safetensors", safetensors(mlp, {"format": "pt"}))
+# the tiny MLP of the model-json target: sizes [4, 3, 2] (each layer's rows: its inputs and a bias row)
+mlp = [("layer0.M", [5, 3], [0.1] * 15), ("layer0.log_sqrt_u", [5], [-1.0] * 5), ("layer0.log_sqrt_v", [3], [-1.0] * 3),
+       ("layer1.M", [4, 2], [0.2] * 8), ("layer1.log_sqrt_u", [4], [-1.0] * 4), ("layer1.log_sqrt_v", [2], [-1.0] * 2)]
+put("safetensors", "tiny-mlp.safetensors", safetensors(mlp, {"format": "snn-model/1"}))
 put("safetensors", "empty.safetensors", safetensors([]))
 card = {"format": "snn-model/1", "name": "fuzz-mlp", "classes": 2,
         "architecture": {"kind": "matrix-gaussian-mlp", "sizes": [4, 3, 2]},

@@ -102,7 +102,8 @@ private func makeModelDirectory() {
     makeScratch()
     let card = tinyCard()
     let model = MatrixGaussianMLP(sizes: [4, 3, 2], name: card.name)
-    do { try ModelStore.saveMLP(model, card: card, to: scratch) } catch { fatalError("snn-fuzz: \(error)") }
+    // the seed card must load, or the target would never reach the weights
+    do { try ModelStore.saveMLP(model, card: card, to: scratch); _ = try ModelStore.load(scratch) } catch { fatalError("snn-fuzz: \(error)") }
 }
 
 func tinyCard() -> ModelCard {
