@@ -53,3 +53,35 @@ let package = Package(
             swiftSettings: fast + v5),
     ]
 )
+
+// Fuzz targets (scripts/fuzz, Tests/Fuzz): only when SNN_FUZZ is set. Our modules are compiled with
+// libFuzzer's coverage instrumentation (-sanitize=fuzzer, at compile time only); `snn-fuzz` links
+// libFuzzer without its main (scripts/fuzz passes the archive) and starts it from SNNFuzz_main.
+// The CLI's module becomes a plain module whose @main entry point is renamed: its flag parsing is a target.
+if Context.environment["SNN_FUZZ"] != nil {
+    let instrument: [SwiftSetting] = [.unsafeFlags(["-sanitize=fuzzer"])]
+    for t in package.targets where t.type == .regular {
+        t.swiftSettings = (t.swiftSettings ?? []) + instrument
+    }
+    package.products.removeAll { $0.name == "snn" }
+    package.targets.removeAll { $0.name == "snn" }
+    package.products.append(.executable(name: "snn-fuzz", targets: ["SNNFuzz"]))
+    package.targets += [
+        .target(
+            name: "snn",
+            dependencies: [
+                "SNNRuntime", "SNNData", "SNNModels", "SNNTraining", "SNNRobustness",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: fast + v5 + instrument + [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "snn_main"])]),
+        .target(name: "CFuzzMain", path: "Tests/Fuzz/CFuzzMain"),
+        .executableTarget(
+            name: "SNNFuzz",
+            dependencies: [
+                "snn", "SNNData", "SNNModels", "SNNRobustness", "CFuzzMain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tests/Fuzz/SNNFuzz",
+            swiftSettings: v5 + [.unsafeFlags(["-parse-as-library"])]),
+    ]
+}

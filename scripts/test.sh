@@ -20,6 +20,8 @@ SNN="$snn" bash scripts/cli-tests-standalone.sh
 # --adversarial-out, --progress, finding models, install.sh; SNN_STATIC=1 adds the static build
 SNN="$snn" bash scripts/cli-tests-workflow.sh
 SNN="$snn" bash scripts/cli-tests-hostile.sh
+# libFuzzer on every parser of untrusted input, 12 s per target (its own instrumented build in .build-fuzz)
+bash scripts/fuzz
 # the reproduction chain in quick mode (a reduced run, plots with matplotlib from PyPI, the report)
 repro=$(mktemp -d); trap 'rm -rf "$repro"' EXIT
 SNN="$snn" python3 scripts/reproduce --quick --out "$repro" --report "$repro/REPORT.md"

@@ -29,7 +29,9 @@ public struct IDXImageStream {
         let streamName = reader.name
         let dims = try readIDXHeader(reader, expectedMagic: idxImagesMagic)
         let (count, rows, cols) = (dims[0], dims[1], dims[2])
-        guard rows > 0, cols > 0, rows * cols <= Self.maxPixelsPerImage else {
+        // each side checked first: two 32-bit sides can overflow Int in rows * cols
+        guard rows > 0, cols > 0, rows <= Self.maxPixelsPerImage, cols <= Self.maxPixelsPerImage,
+              rows * cols <= Self.maxPixelsPerImage else {
             throw DataError.unsupportedIDX(name: streamName, detail: "image size \(rows)x\(cols)")
         }
         if let expectedCount, expectedCount != count {

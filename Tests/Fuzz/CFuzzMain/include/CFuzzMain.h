@@ -1,0 +1,1 @@
+// Empty: the module only provides SNNFuzz_main (main.c).
