@@ -47,7 +47,7 @@ final class MatrixGaussianKLTests: XCTestCase {
     /// independent of the product's Philox streams); tolerance 4 standard errors.
     func testClosedFormMatchesMonteCarlo() {
         let m = model()
-        var rng = SystemRandomNumberGenerator.Seeded(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let draws = 200_000
         var sum = 0.0, sumSq = 0.0
         for _ in 0..<draws {
@@ -80,22 +80,5 @@ final class MatrixGaussianKLTests: XCTestCase {
             m.sampleWeights(layer: 1, address: RandomAddress(seed: 3, role: .inference, image: 0, sample: 7), into: $0.baseAddress!)
         }
         XCTAssertEqual(w, Array(UnsafeBufferPointer(start: l.M, count: l.weightCount)))
-    }
-}
-
-extension SystemRandomNumberGenerator {
-    /// SplitMix64 with Box–Muller normals: a test-only generator, independent of Philox.
-    struct Seeded {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func uniform() -> Double { (Double(next() >> 11) + 0.5) / Double(1 << 53) }
-        mutating func normal() -> Double { (-2 * log(uniform())).squareRoot() * cos(2 * .pi * uniform()) }
     }
 }

@@ -111,18 +111,6 @@ final class ModelLimitsTests: XCTestCase {
 
     // MARK: fuzz (deterministic seeds, bounded iterations)
 
-    struct SplitMix64 {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     static let hostileValues: [Any] = [0, -1, 1, 2, 3, 10, 28, 32, 4096, 4097, 1 << 31, 3_037_000_500, 1 << 62, Int.max, Int.min,
                                        -0.0, 0.5, 1.5, 1e30, -1e30, 1e308, "", "x", String(repeating: "\u{1}", count: 300),
                                        "snn-model/2", "wide-resnet", "matrix-gaussian-mlp", NSNull(), [Any](), [String: Any](), true,
@@ -178,7 +166,7 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     func testFuzzedModelCardsLoadOrGiveATypedError() throws {
-        var rng = SplitMix64(state: 11)
+        var rng = SplitMix64(seed: 11)
         var loaded = 0, refused = 0
         for (name, base) in [("im-fmnist", "im-fmnist"), ("im-fmnist-smooth", "im-fmnist"), ("vmg-fmnist", "im-fmnist"),
                              ("wrn-fmnist-p03", "wrn-fmnist-p03"), ("wrn-fmnist-p06", "wrn-fmnist-p03")] {
@@ -205,7 +193,7 @@ final class ModelLimitsTests: XCTestCase {
     }
 
     func testFuzzedSafetensorsHeadersOpenOrGiveATypedError() throws {
-        var rng = SplitMix64(state: 12)
+        var rng = SplitMix64(seed: 12)
         var opened = 0, refused = 0
         for (name, base) in [("im-fmnist", "im-fmnist"), ("wrn-fmnist-p03", "wrn-fmnist-p03")] {
             let path = try modelDir(name, card: try Self.card(name), base: base)
