@@ -66,13 +66,41 @@ def distance(kind, m):
     return acc, sat, length
 
 
+def cards_only(study):
+    print("| set-up | model | acc S_I=1/5/10/100 (%) | extreme /10k | mean pred. var. | d_acc | d_sat |")
+    print("|---|---|---|---|---|---|---|")
+    totals = {}
+    for setup in sorted(os.listdir(study)):
+        d = os.path.join(study, setup)
+        if not all(os.path.exists(os.path.join(d, k, "model.json")) for k in ("vmg", "im")):
+            continue
+        totals[setup] = 0.0
+        for kind in ("vmg", "im"):
+            with open(os.path.join(d, kind, "model.json")) as f:
+                ev = json.load(f)["evaluation"]
+            acc = {int(k): v for k, v in ev["test_accuracy_percent"].items()}
+            p = PAPER[kind]
+            d_acc = sum(abs(acc[s] - v) for s, v in p["acc"].items()) / len(p["acc"]) / 1.5
+            d_sat = abs(math.log10((ev["extreme_predictions"] + 1) / (p["extreme"] + 1)))
+            totals[setup] += d_acc + d_sat
+            accs = " / ".join("%.2f" % acc[s] for s in (1, 5, 10, 100))
+            print(f"| {setup} | {kind} | {accs} | {ev['extreme_predictions']} | {ev['mean_prediction_variance']:.4f} | {d_acc:.2f} | {d_sat:.2f} |")
+    print()
+    for setup, total in sorted(totals.items(), key=lambda kv: kv[1]):
+        print(f"- {setup}: accuracy + saturation terms {total:.2f} (attack-length term not yet measured)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("study")
     ap.add_argument("--snn", default=os.environ.get("SNN", os.path.join(ROOT, ".build/release/snn")))
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--cards-only", action="store_true",
+                    help="no evaluation: the card terms only (accuracy, saturation), for a study whose attack lengths are not measured yet")
     a = ap.parse_args()
+    if a.cards_only:
+        return cards_only(a.study)
     rows, totals = [], {}
     for setup in sorted(os.listdir(a.study)):
         d = os.path.join(a.study, setup)
