@@ -14,7 +14,7 @@ for i in 0 1; do "$SNN" "${run[@]}" --shard $i/2 < "$tmp/images.idx" > "$tmp/s$i
 # encoding: every value is a number, a Boolean, null or one of the documented strings
 if python3 -c '
 import json, sys
-strings = {"model", "attack", "norm", "loss", "target_mode"}
+strings = {"model", "attack", "norm", "loss", "target_mode", "sampler"}
 for line in open(sys.argv[1]):
     l = json.loads(line)
     for k, v in l.items():
@@ -22,7 +22,7 @@ for line in open(sys.argv[1]):
     assert l["norm"] == "l2" and l["classes"] == 10 and l["target_mode"] is None
     assert (l["min_r_linear"] is None) == l["min_r_linear_infinite"]
     assert l["min_r_smooth"] is None and l["min_r_smooth_infinite"] is None     # no L known
-' "$tmp/a.jsonl"; then ok "lines hold numbers, Booleans and null (strings only for model, attack, norm, loss, target_mode)"; else bad "line encoding"; fi
+' "$tmp/a.jsonl"; then ok "lines hold numbers, Booleans and null (strings only for model, attack, norm, loss, target_mode, sampler)"; else bad "line encoding"; fi
 
 # exact quartiles (linear interpolation between order statistics) and outcome vectors from the lines
 "$SNN" summarize --outcomes "$tmp/a.jsonl" -o "$tmp/sum.json" 2>/dev/null

@@ -15,6 +15,18 @@ then ok "evaluate writes 6 ordered JSON lines and a summary"; else bad "evaluate
 "$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --threads 1 < "$data/t10k-images-idx3-ubyte.gz" > "$tmp/b.jsonl" 2>/dev/null
 "$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --threads 2 < "$tmp/images.idx" > "$tmp/c.jsonl" 2>/dev/null
 if cmp -s "$tmp/a.jsonl" "$tmp/b.jsonl" && cmp -s "$tmp/b.jsonl" "$tmp/c.jsonl"; then ok "gzip stdin, 1 and 2 threads: identical lines"; else bad "thread/gzip determinism"; fi
+# the samplers (docs/METHOD.md §Lazy sampler): auto is lazy for a plain MLP and says so in every
+# line; explicit is deterministic across threads too, draws other numbers, and is recorded
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --sampler explicit --threads 1 < "$tmp/images.idx" > "$tmp/e1.jsonl" 2>/dev/null
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --sampler explicit --threads 2 < "$tmp/images.idx" > "$tmp/e2.jsonl" 2>/dev/null
+"$SNN" evaluate --labels "$labels" --limit 6 "${small[@]}" --sampler lazy --threads 2 < "$tmp/images.idx" > "$tmp/l2.jsonl" 2>/dev/null
+if cmp -s "$tmp/e1.jsonl" "$tmp/e2.jsonl" && cmp -s "$tmp/a.jsonl" "$tmp/l2.jsonl" && ! cmp -s "$tmp/a.jsonl" "$tmp/e1.jsonl" \
+   && grep -q '"sampler":"lazy"' "$tmp/a.jsonl" && grep -q '"sampler":"explicit"' "$tmp/e1.jsonl"
+then ok "--sampler: auto = lazy for the MLP, explicit deterministic across threads, both recorded"; else bad "--sampler lines"; fi
+expect "--sampler lazy with --share-samples is refused" 2 "--sampler lazy cannot share realizations between images" -- \
+  "$SNN" evaluate --labels "$labels" --sampler lazy --share-samples
+"$SNN" evaluate --labels "$labels" --limit 2 "${small[@]}" --share-samples < "$tmp/images.idx" > "$tmp/sh.jsonl" 2>/dev/null
+grep -q '"sampler":"explicit"' "$tmp/sh.jsonl" && ok "--share-samples draws explicitly (auto)" || bad "--share-samples sampler"
 
 # eta 0: clean accuracy only
 "$SNN" evaluate --labels "$labels" --limit 3 --eta 0 --inference-samples 5 < "$tmp/images.idx" > "$tmp/d.jsonl" 2>/dev/null
@@ -26,6 +38,7 @@ if [[ -d models/im-fmnist-smooth ]]; then
   "$SNN" evaluate --model models/im-fmnist-smooth --labels "$labels" --limit 3 "${small[@]}" < "$tmp/images.idx" > "$tmp/sm.jsonl" 2>/dev/null
   if python3 -c 'import json,sys; L=[json.loads(l) for l in open(sys.argv[1])]; assert len(L)==3 and all((l["min_r_smooth"] is not None or l["min_r_smooth_infinite"]) and l["smooth_condition"] is not None for l in L)' "$tmp/sm.jsonl"
   then ok "smoothed model reports min_r_smooth and the smooth condition"; else bad "smoothed model output"; fi
+  grep -q '"sampler":"explicit"' "$tmp/sm.jsonl" && ok "a smoothed MLP draws explicitly (auto)" || bad "smoothed sampler"
 fi
 
 # dry run and info print the memory plan

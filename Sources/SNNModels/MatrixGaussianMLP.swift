@@ -37,6 +37,8 @@ public final class MatrixGaussianMLP {
     public let parameters: ParameterBlock
     let scales: ParameterBlock
     public private(set) var layers: [Layer] = []
+    /// How workspaces draw realizations (set before making workspaces; docs/METHOD.md §Lazy sampler).
+    public var sampler: WeightSampler = .explicit
 
     public var inputSize: Int { sizes[0] }
     public var classCount: Int { sizes[sizes.count - 1] }

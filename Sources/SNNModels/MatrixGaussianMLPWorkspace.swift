@@ -2,6 +2,13 @@ import SNNRuntime
 
 extension MatrixGaussianMLP {
     public func workspacePlan(rows: Int, cotangents: Int) -> MemoryPlan {
+        switch sampler {
+        case .explicit: explicitWorkspacePlan(rows: rows, cotangents: cotangents)
+        case .lazy: lazyWorkspacePlan(rows: rows, cotangents: cotangents)
+        }
+    }
+
+    func explicitWorkspacePlan(rows: Int, cotangents: Int) -> MemoryPlan {
         var plan = MemoryPlan()
         for (i, l) in layers.enumerated() {
             plan.add("W\(i)", floats: l.weightCount)
@@ -32,7 +39,7 @@ public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
 
     public init(model: MatrixGaussianMLP, arena: Arena, rows: Int, cotangents: Int) throws {
         self.model = model; self.arena = arena; maxRows = rows; maxCotangents = cotangents
-        let b = try model.workspacePlan(rows: rows, cotangents: cotangents).allocate(in: arena)
+        let b = try model.explicitWorkspacePlan(rows: rows, cotangents: cotangents).allocate(in: arena)
         for i in model.layers.indices {
             w.append(b["W\(i)"]!); xin.append(b["in\(i)"]!); pre.append(b["pre\(i)"]!)
             tin.append(b["tin\(i)"]!); tpre.append(b["tpre\(i)"]!); gin.append(b["gin\(i)"]!); gpre.append(b["gpre\(i)"]!)

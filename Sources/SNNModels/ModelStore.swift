@@ -90,6 +90,9 @@ extension MatrixGaussianMLP: StochasticClassifier {
     public var smoothness: Float? { nil }
     public var gradientStrategy: GradientStrategy { .fullJacobian }
     public func makeWorkspace(arena: Arena, rows: Int, cotangents: Int) throws -> any ClassifierWorkspace {
-        try MatrixGaussianMLPWorkspace(model: self, arena: arena, rows: rows, cotangents: cotangents)
+        switch sampler {
+        case .explicit: try MatrixGaussianMLPWorkspace(model: self, arena: arena, rows: rows, cotangents: cotangents)
+        case .lazy: try LazyMatrixGaussianMLPWorkspace(model: self, arena: arena, rows: rows, cotangents: cotangents)
+        }
     }
 }

@@ -29,6 +29,12 @@ public enum GradientStrategy: Sendable {
 
 extension StochasticClassifier {
     public var gradientStrategy: GradientStrategy { .twoPass }
+    /// The matrix-Gaussian MLP that draws this model's realizations (itself, or the base under
+    /// randomized smoothing), whose `sampler` can be chosen; nil for other models.
+    public var matrixGaussianMLP: MatrixGaussianMLP? {
+        if let m = self as? MatrixGaussianMLP { return m }
+        return (self as? SmoothedClassifier)?.base.matrixGaussianMLP
+    }
 }
 
 /// Per-worker scratch for one realization at a time. All buffers come from the arena.
@@ -44,4 +50,16 @@ public protocol ClassifierWorkspace: AnyObject {
     /// Input gradients of ⟨cotangent_i, f(x_0, θ)⟩ for each cotangent row (after `forward`):
     /// writes a cotangents.rows × inputSize matrix.
     func vjp(cotangents: Matrix, into gradients: Matrix)
+}
+
+/// A workspace that can leave out of a VJP the part that is one linear map for every realization
+/// (the lazy MLP's layer-0 mean product g ↦ s·gMᵀ) and apply it once to a sum over realizations:
+/// Σ_s (g_s Mᵀ) = (Σ_s g_s) Mᵀ. An evaluator that only needs the sum saves r·c multiply-adds per
+/// cotangent row and realization.
+public protocol DeferringVJPWorkspace: ClassifierWorkspace {
+    /// `vjp` without the deferred part, whose cotangents are added to a pending sum instead.
+    func vjpDeferringMean(cotangents: Matrix, into gradients: Matrix)
+    /// Adds the deferred part of every `vjpDeferringMean` since the last flush into `sums`
+    /// (same rows as the cotangents, inputSize columns) and clears the pending sum.
+    func flushDeferredMean(into sums: Matrix)
 }

@@ -15,6 +15,10 @@ public struct EvaluationConfig: Sendable, Equatable {
     public var shareSamples = false
     /// FGM / FGSM / PGD, norm, loss, target (docs/METHOD.md §Attacks).
     public var attack = AttackConfig()
+    /// How the model's realizations were drawn ("explicit" or "lazy" for a matrix-Gaussian MLP,
+    /// docs/METHOD.md §Lazy sampler; nil for models without the choice): recorded in lines and
+    /// summaries, since the two samplers use different random numbers.
+    public var sampler: String? = nil
 
     public init(eta: Float, attackSamples: Int, inferenceSamples: Int, seed: UInt64) {
         self.eta = eta; self.attackSamples = attackSamples; self.inferenceSamples = inferenceSamples; self.seed = seed

@@ -16,12 +16,16 @@ public struct RunConstants: Equatable {
     public var randomStart: Bool
     /// Target mode: nil untargeted, a class, or −1 for "next".
     public var targetMode: Int?
+    /// "explicit" / "lazy" for a matrix-Gaussian MLP, nil otherwise (lines written before the
+    /// lazy sampler have no field: explicit draws, read as nil).
+    public var sampler: String?
 
     public init(model: String, classes: Int, config c: EvaluationConfig, lipschitz: Float?) {
         self.model = model; self.classes = classes; seed = c.seed; shareSamples = c.shareSamples
         independentSets = c.attackSetStream != 0 || c.inferenceSetStream != 0
         fresh = c.fresh; self.lipschitz = lipschitz; varianceSamples = c.varianceSamples
         countExtreme = c.countExtreme; randomStart = c.attack.randomStart
+        sampler = c.sampler
         switch c.attack.target {
         case .none: targetMode = nil
         case .fixed(let t): targetMode = t
@@ -35,7 +39,7 @@ public struct RunConstants: Equatable {
         ["model": model, "classes": classes, "seed": seed, "share_samples": shareSamples, "independent_sets": independentSets,
          "fresh_set": fresh, "lipschitz": lipschitz.map { Double($0) } ?? NSNull(), "variance_samples": varianceSamples,
          "count_extreme": countExtreme, "random_start": randomStart,
-         "target_mode": targetMode.map { $0 < 0 ? "next" : "fixed" } ?? NSNull()]
+         "target_mode": targetMode.map { $0 < 0 ? "next" : "fixed" } ?? NSNull(), "sampler": sampler ?? NSNull()]
     }
 
     /// `"classes":…,"model":"…",…` — the line prefix for `JSONLineWriter.prefix` (keys sorted).
@@ -59,6 +63,8 @@ public struct RunConstants: Equatable {
         varianceSamples = try f.int("variance_samples", min: 0)
         countExtreme = try f.bool("count_extreme")
         randomStart = try f.bool("random_start")
+        sampler = f.o["sampler"] == nil ? nil : try f.optionalString("sampler")
+        if let s = sampler, s != "explicit" && s != "lazy" { throw f.error("field \"sampler\" is \"\(s)\", expected \"explicit\", \"lazy\" or null") }
         switch try f.optionalString("target_mode") {
         case nil: targetMode = nil
         case "next": targetMode = -1
@@ -186,7 +192,7 @@ public struct ResultLine {
         guard eta >= 0 && eta.isFinite else { throw f.error("field \"eta\" is \(eta), expected a number ≥ 0") }
         var c = EvaluationConfig(eta: eta, attackSamples: try f.int("attack_samples", min: 1),
                                  inferenceSamples: try f.int("inference_samples", min: 1), seed: constants.seed)
-        c.fresh = constants.fresh; c.shareSamples = constants.shareSamples
+        c.fresh = constants.fresh; c.shareSamples = constants.shareSamples; c.sampler = constants.sampler
         if constants.independentSets { c.attackSetStream = 1; c.inferenceSetStream = 1 }
         c.varianceSamples = constants.varianceSamples; c.countExtreme = constants.countExtreme
         let methodName = try f.string("attack"), normName = try f.string("norm"), lossName = try f.string("loss")

@@ -132,7 +132,7 @@ public struct Summary {
             "pgd_step_size": config.attack.method == .pgd ? Double(config.attack.stepSize(eta: config.eta)) : NSNull(),
             "random_start": config.attack.method == .pgd ? config.attack.randomStart : NSNull(),
             "eta": Double(config.eta), "attack_samples": config.attackSamples, "inference_samples": config.inferenceSamples,
-            "seed": config.seed, "share_samples": config.shareSamples, "lipschitz": lipschitz.map { Double($0) } ?? NSNull(),
+            "seed": config.seed, "share_samples": config.shareSamples, "sampler": config.sampler ?? NSNull(), "lipschitz": lipschitz.map { Double($0) } ?? NSNull(),
             "images": n, "clean_accuracy": rate(clean, n),
             "independent_sets": config.attackSetStream != 0 || config.inferenceSetStream != 0,
             "quartiles": exactQuartiles ? "exact" : "p2-streaming",

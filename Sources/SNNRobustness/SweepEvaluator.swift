@@ -43,6 +43,8 @@ public final class SweepEvaluator {
     /// Configurations grouped by inference set stream, each with its S_I values ascending.
     let groups: [(stream: UInt32, sizes: [Int], configs: [Int])]
     public let strategy: GradientStrategy
+    /// The workspace when it can defer the realization-independent part of the Jacobian sum.
+    let deferring: (any DeferringVJPWorkspace)?
     let arena: Arena
     let xadvs, deltas, pAdv, dSum, pFresh, pClean, margins, dirs, norms, jd: UnsafeMutablePointer<Float>
     let pairCot: UnsafeMutablePointer<Float>
@@ -132,6 +134,7 @@ public final class SweepEvaluator {
         // a JVP per attack plus a forward and ~2 VJPs: past a few attacks the Jacobian is cheaper.
         self.strategy = strategy ?? (model.gradientStrategy == .fullJacobian || atk.count >= 4 ? .fullJacobian : .twoPass)
         e = try ImageEvaluator(model: model, config: configs[0], arena: arena, rows: 1 + atk.count)
+        deferring = e.ws as? any DeferringVJPWorkspace
         let n = configs.count, a = max(atk.count, 1)
         xadvs = try arena.allocate(a * d, of: Float.self, for: "sweep.x_adv")
         deltas = try arena.allocate(a * d, of: Float.self, for: "sweep.delta")
@@ -236,13 +239,15 @@ public final class SweepEvaluator {
             if anyAttack {
                 for a in 0..<A { Vec.axpy(1, p.row(1 + a), pAdv + a * k, k) }
                 if full {
-                    ws.vjp(cotangents: identity, into: jacOut)
+                    if let dws = deferring { dws.vjpDeferringMean(cotangents: identity, into: jacOut) }
+                    else { ws.vjp(cotangents: identity, into: jacOut) }
                     Vec.axpy(1, e.jacSample, e.jac, k * d)
                 } else {
                     for a in 0..<A { Vec.axpy(1, ws.jvp(tangent: deltas + a * d), dSum + a * k, k) }
                 }
             }
             if s + 1 == group.sizes[next] {
+                if anyAttack && full { deferring?.flushDeferredMean(into: Matrix(e.jac, rows: k, cols: d)) }
                 snapshot(group: g, size: s + 1, extreme: extreme, label: y, results: results)
                 next += 1
             }

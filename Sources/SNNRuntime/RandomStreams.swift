@@ -113,6 +113,17 @@ public enum NormalStream {
         }
     }
 
+    /// Writes whole groups g0 ..< g0 + groups of `tensor` (64 normals each) to `out`: the same
+    /// values as elements 64·g0 … of `fill`.
+    @inlinable
+    public static func fillGroups(
+        _ out: UnsafeMutablePointer<Float>, from g0: Int, groups: Int, address: RandomAddress, tensor: Int
+    ) {
+        precondition(g0 >= 0 && (g0 + groups) * 16 <= RandomAddress.maxBlocksPerTensor)
+        let key = address.key
+        snn_normals_fill(out, g0, groups, RandomAddress.c0(tensor: tensor, block: 0), address.sample, address.image,
+                         address.c3, key.0, key.1)
+    }
     /// Scalar reference of one element (tests only; uses libm).
     public static func referenceElement(_ address: RandomAddress, tensor: Int, element e: Int) -> Double {
         let g = e / 64, k = (e % 64) / 16, b = e % 16

@@ -36,6 +36,7 @@ struct Evaluate: ParsableCommand {
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
+    @Option(help: "Matrix-Gaussian MLPs: how realizations are drawn, lazy (each product drawn from its exact conditional law, docs/METHOD.md §Lazy sampler), explicit (every weight drawn) or auto (lazy, but explicit for smoothed models, where it is faster, and with --share-samples). Other models ignore it.") var sampler: SamplerChoice = .auto
     @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file. (default: none)") var adversarialOut: String?
     @Option(help: "Format of --adversarial-out: npy, or idx (idx3-ubyte; IDX input only; bytes = round half to even of x_adv·255). (default: npy)") var adversarialFormat: AdversarialWriter.Format?
     @Option(help: "Progress on stderr: auto (a live line on a terminal, else a line every --progress-interval seconds), always (auto plus a first and a last line), never.") var progress: ProgressMode = .auto
@@ -68,6 +69,13 @@ struct Evaluate: ParsableCommand {
     func evaluate() throws {
         let (m, card) = try ModelStore.load(ModelLocator.resolve(model))
         var base = EvaluationConfig(eta: 0, attackSamples: 1, inferenceSamples: 1, seed: seed)
+        if let mlp = m.matrixGaussianMLP {
+            // A lazily revealed realization is conditioned on one image's queries only, so it cannot
+            // be shared between images: --share-samples draws the shared realizations explicitly.
+            if shareSamples && sampler == .lazy { usageFailure("--sampler lazy cannot share realizations between images; use --sampler explicit (or auto) with --share-samples") }
+            let used = sampler.resolved(smoothed: m is SmoothedClassifier, shared: shareSamples)
+            mlp.sampler = used; base.sampler = used.rawValue
+        }
         base.fresh = !noFresh
         base.shareSamples = shareSamples
         base.attack = try attackConfig()
@@ -301,6 +309,20 @@ struct NumberList<T: LosslessStringConvertible & Hashable>: ExpressibleByArgumen
 }
 
 extension AttackMethod: ExpressibleByArgument {}
+
+/// `--sampler`: a `WeightSampler`, or auto — lazy where it is faster (plain MLPs), explicit for
+/// smoothed models (their noise draws ask each realization dozens of products) and when images
+/// share realizations.
+enum SamplerChoice: String, CaseIterable, ExpressibleByArgument {
+    case auto, lazy, explicit
+    func resolved(smoothed: Bool, shared: Bool) -> WeightSampler {
+        switch self {
+        case .lazy: .lazy
+        case .explicit: .explicit
+        case .auto: smoothed || shared ? .explicit : .lazy
+        }
+    }
+}
 extension AttackLoss: ExpressibleByArgument {}
 extension AttackNorm: ExpressibleByArgument {}
 
