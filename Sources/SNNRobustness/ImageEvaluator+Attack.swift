@@ -120,6 +120,13 @@ extension ImageEvaluator {
         zero(g, d); zero(pA, k)
         let gradOut = Matrix(gradRow, rows: 1, cols: d)
         let cotRow = Matrix(attackCot, rows: 1, cols: k)
+        let gSum = Matrix(g, rows: 1, cols: d)
+        // Σ_s of the VJPs, the realization-independent part deferred to `flush` where possible
+        func addVJP() {
+            if let dws = deferring { dws.vjpDeferringMean(cotangents: cotRow, into: gradOut) } else { ws.vjp(cotangents: cotRow, into: gradOut) }
+            Vec.axpy(1, gradRow, g, d)
+        }
+        func flush() { deferring?.flushDeferredMean(into: gSum) }
         func realize(_ s: Int) -> UnsafePointer<Float> {
             ws.sample(config.address(.attack, image: index, sample: s, step: step))
             ws.input(row: 0).update(from: point, count: d)
@@ -131,14 +138,15 @@ extension ImageEvaluator {
             var next = 0
             for s in 0..<S {
                 Vec.axpy(1, realize(s), pA, k)
-                ws.vjp(cotangents: cotRow, into: gradOut)
-                Vec.axpy(1, gradRow, g, d)
+                addVJP()
                 if let q = prefixes, next < q.count, q.sizes[next] == s + 1 {
+                    flush()
                     (q.g + next * d).update(from: g, count: d)
                     (q.p + next * k).update(from: pA, count: k)
                     next += 1
                 }
             }
+            flush()
             return
         }
         // first pass: f^A (margin) or the mean log-probabilities (cw, Z̄ up to a constant)
@@ -164,9 +172,9 @@ extension ImageEvaluator {
                 guard p[up] >= .leastNormalMagnitude && p[down] >= .leastNormalMagnitude else { continue }
                 attackCot[up] = 1 / p[up]; attackCot[down] = -1 / p[down]
             }
-            ws.vjp(cotangents: cotRow, into: gradOut)
-            Vec.axpy(1, gradRow, g, d)
+            addVJP()
         }
+        flush()
     }
 }
 

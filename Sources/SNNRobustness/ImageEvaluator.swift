@@ -16,6 +16,8 @@ public final class ImageEvaluator {
     /// evaluator serves every configuration of a sweep).
     public var config: EvaluationConfig
     let ws: any ClassifierWorkspace
+    /// `ws` when it can defer the realization-independent part of a sum of VJPs (the lazy MLP).
+    let deferring: (any DeferringVJPWorkspace)?
     /// The arena every buffer below points into: held so it lives as long as the evaluator.
     let arena: Arena
     let d: Int, k: Int
@@ -37,6 +39,7 @@ public final class ImageEvaluator {
         self.model = model; self.config = config; self.arena = arena
         d = model.inputSize; k = model.classCount
         ws = try model.makeWorkspace(arena: arena, rows: max(rows, 2), cotangents: k)
+        deferring = ws as? any DeferringVJPWorkspace
         let b = try MemoryPlan.evaluatorBuffers(d: d, k: k).allocate(in: arena)
         x = b["x"]!; xadv = b["x_adv"]!; delta = b["delta"]!; g = b["attack_grad"]!; gradRow = b["grad_row"]!
         jac = b["jacobian"]!; jacSample = b["jacobian_sample"]!; cot = b["cotangents"]!; pairCot = b["pair_cotangents"]!

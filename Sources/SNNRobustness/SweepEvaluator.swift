@@ -134,7 +134,7 @@ public final class SweepEvaluator {
         // a JVP per attack plus a forward and ~2 VJPs: past a few attacks the Jacobian is cheaper.
         self.strategy = strategy ?? (model.gradientStrategy == .fullJacobian || atk.count >= 4 ? .fullJacobian : .twoPass)
         e = try ImageEvaluator(model: model, config: configs[0], arena: arena, rows: 1 + atk.count)
-        deferring = e.ws as? any DeferringVJPWorkspace
+        deferring = e.deferring
         let n = configs.count, a = max(atk.count, 1)
         xadvs = try arena.allocate(a * d, of: Float.self, for: "sweep.x_adv")
         deltas = try arena.allocate(a * d, of: Float.self, for: "sweep.delta")
