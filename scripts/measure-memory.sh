@@ -10,6 +10,7 @@ echo "| model | peak RSS, 100 images | peak RSS, 10000 images | difference |"
 echo "|---|---|---|---|"
 for model in models/*/; do
   model=${model%/}
+  [[ -f $model/model.json ]] || continue      # models/training holds checkpoints only
   rss() {
     /usr/bin/time -f "%M" "$snn" evaluate --model "$model" --labels "$data/t10k-labels-idx1-ubyte.gz" \
       --attack-samples 1 --inference-samples 1 --limit "$1" < "$data/t10k-images-idx3-ubyte.gz" 2>&1 >/dev/null | tail -n 1
