@@ -193,15 +193,16 @@ public final class LazyMatrixGaussianMLPWorkspace: DeferringVJPWorkspace {
 
     public func vjpDeferringMean(cotangents: Matrix, into gradients: Matrix) { vjp(cotangents: cotangents, into: gradients, deferMean: true) }
 
-    public func flushDeferredMean(into sums: Matrix) {
+    public func addDeferredMean(into sums: Matrix) {
         let l = model.layers[0], q = sums.rows
         precondition(q <= maxCotangents && sums.cols == model.inputSize)
         gin[0].update(repeating: 0, count: q * l.rows)
         GEMM.fewRowsTransB(m: q, n: l.rows, k: l.outputs, alpha: 1, a: pending, lda: l.outputs, b: l.M, ldb: l.outputs,
                           c: gin[0], ldc: l.rows)
         for r in 0..<q { Vec.axpy(l.inputScale, gin[0] + r * l.rows, sums.row(r), l.inputs) }
-        pending.update(repeating: 0, count: q * l.outputs)
     }
+
+    public func clearDeferredMean() { pending.update(repeating: 0, count: maxCotangents * model.layers[0].outputs) }
 
     func vjp(cotangents: Matrix, into gradients: Matrix, deferMean: Bool) {
         precondition(rowsDone > 0, "forward first")

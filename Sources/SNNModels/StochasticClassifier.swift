@@ -59,7 +59,11 @@ public protocol ClassifierWorkspace: AnyObject {
 public protocol DeferringVJPWorkspace: ClassifierWorkspace {
     /// `vjp` without the deferred part, whose cotangents are added to a pending sum instead.
     func vjpDeferringMean(cotangents: Matrix, into gradients: Matrix)
-    /// Adds the deferred part of every `vjpDeferringMean` since the last flush into `sums`
-    /// (same rows as the cotangents, inputSize columns) and clears the pending sum.
-    func flushDeferredMean(into sums: Matrix)
+    /// Adds the deferred part of every `vjpDeferringMean` since the last `clearDeferredMean` into
+    /// `sums` (same rows as the cotangents, inputSize columns), keeping the pending sum: reading a
+    /// prefix of the sum (nested sets) does not change how the rest is accumulated, so a sweep's
+    /// sums equal a standalone run's bit for bit.
+    func addDeferredMean(into sums: Matrix)
+    /// Forgets the pending sum (before the next sum over realizations).
+    func clearDeferredMean()
 }

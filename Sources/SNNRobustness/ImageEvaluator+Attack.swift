@@ -126,7 +126,7 @@ extension ImageEvaluator {
             if let dws = deferring { dws.vjpDeferringMean(cotangents: cotRow, into: gradOut) } else { ws.vjp(cotangents: cotRow, into: gradOut) }
             Vec.axpy(1, gradRow, g, d)
         }
-        func flush() { deferring?.flushDeferredMean(into: gSum) }
+        deferring?.clearDeferredMean()
         func realize(_ s: Int) -> UnsafePointer<Float> {
             ws.sample(config.address(.attack, image: index, sample: s, step: step))
             ws.input(row: 0).update(from: point, count: d)
@@ -140,13 +140,13 @@ extension ImageEvaluator {
                 Vec.axpy(1, realize(s), pA, k)
                 addVJP()
                 if let q = prefixes, next < q.count, q.sizes[next] == s + 1 {
-                    flush()
                     (q.g + next * d).update(from: g, count: d)
+                    deferring?.addDeferredMean(into: Matrix(q.g + next * d, rows: 1, cols: d))
                     (q.p + next * k).update(from: pA, count: k)
                     next += 1
                 }
             }
-            flush()
+            deferring?.addDeferredMean(into: gSum)
             return
         }
         // first pass: f^A (margin) or the mean log-probabilities (cw, Z̄ up to a constant)
@@ -174,7 +174,7 @@ extension ImageEvaluator {
             }
             addVJP()
         }
-        flush()
+        deferring?.addDeferredMean(into: gSum)
     }
 }
 

@@ -221,7 +221,7 @@ public final class SweepEvaluator {
         let anyAttack = group.configs.contains { attackOf[$0] >= 0 }
         let full = strategy == .fullJacobian
         zero(e.pI, k); zero(pAdv, A * k); zero(dSum, A * k)
-        if anyAttack && full { zero(e.jac, k * d) }
+        if anyAttack && full { zero(e.jac, k * d); deferring?.clearDeferredMean() }
         let identity = Matrix(e.cot, rows: k, cols: k)
         let jacOut = Matrix(e.jacSample, rows: k, cols: d)
         var extreme = 0, next = 0
@@ -247,8 +247,14 @@ public final class SweepEvaluator {
                 }
             }
             if s + 1 == group.sizes[next] {
-                if anyAttack && full { deferring?.flushDeferredMean(into: Matrix(e.jac, rows: k, cols: d)) }
-                snapshot(group: g, size: s + 1, extreme: extreme, label: y, results: results)
+                // the Jacobian sum so far = e.jac + the deferred part, read into jacSample (free here)
+                var jacRead = UnsafePointer(e.jac)
+                if anyAttack && full, let dws = deferring {
+                    e.jacSample.update(from: e.jac, count: k * d)
+                    dws.addDeferredMean(into: jacOut)
+                    jacRead = UnsafePointer(e.jacSample)
+                }
+                snapshot(group: g, jacobian: jacRead, size: s + 1, extreme: extreme, label: y, results: results)
                 next += 1
             }
         }
@@ -258,9 +264,10 @@ public final class SweepEvaluator {
     }
 
     /// Reads the sums after `size` realizations into every configuration of the group with S_I = size.
-    func snapshot(group g: Int, size S: Int, extreme: Int, label y: Int, results: UnsafeMutablePointer<ImageResult>) {
+    /// `jac` is the Jacobian sum over the first S realizations (full strategy only).
+    func snapshot(group g: Int, jacobian jac: UnsafePointer<Float>, size S: Int, extreme: Int, label y: Int, results: UnsafeMutablePointer<ImageResult>) {
         let inv = 1 / Float(S), full = strategy == .fullJacobian
-        let pI = e.pI, pIadv = e.pIadv, jac = e.jac
+        let pI = e.pI, pIadv = e.pIadv
         var normsOf = -1   // the configuration whose norms (which depend on S only) are computed
         for c in groups[g].configs where configs[c].inferenceSamples == S {
             let cp = pClean + c * k
@@ -279,7 +286,7 @@ public final class SweepEvaluator {
                 let delta = deltas + a * d
                 for i in 0..<k { jd[i] = Vec.dot(jac + i * d, delta, d) * inv }
                 for i in 0..<k { dr[i] = jd[y] - jd[i] }
-                if normsOf < 0 { marginGradientNorms(S: S, label: y, into: nr); normsOf = c }
+                if normsOf < 0 { marginGradientNorms(jac, S: S, label: y, into: nr); normsOf = c }
                 else { nr.update(from: norms + normsOf * k, count: k) }
             } else {
                 for i in 0..<k { dr[i] = (dSum[a * k + y] - dSum[a * k + i]) * inv }
@@ -289,8 +296,8 @@ public final class SweepEvaluator {
     }
 
     /// ‖∇m_c‖ = ‖J̄_y − J̄_c‖ from the Jacobian sum of S realizations.
-    func marginGradientNorms(S: Int, label y: Int, into nr: UnsafeMutablePointer<Float>) {
-        let inv = 1 / Float(S), jac = e.jac
+    func marginGradientNorms(_ jac: UnsafePointer<Float>, S: Int, label y: Int, into nr: UnsafeMutablePointer<Float>) {
+        let inv = 1 / Float(S)
         let jy = jac + y * d
         for c in 0..<k {
             if c == y { nr[c] = 0; continue }
