@@ -55,6 +55,10 @@ public final class SharedBatchEvaluator {
     let varSum: UnsafeMutablePointer<Double>
     // per image scratch
     let step, cp, pa, margins, dirs, norms, jd: UnsafeMutablePointer<Float>
+    // the sparse Jacobian backward (SharedBatchJacobian.swift): W_iᵀ in panels, per layer below the last
+    let panelW: [UnsafeMutablePointer<Float>]
+    let activeUnits: UnsafeMutablePointer<Int>
+    let packedG: UnsafeMutablePointer<Float>
 
     /// Why `configs` on `model` cannot be evaluated in shared chunks (then `SweepEvaluator` runs
     /// one image at a time), or nil if they can.
@@ -104,6 +108,7 @@ public final class SharedBatchEvaluator {
         plan.add("share.p_fresh", floats: A * B * k)
         plan.add("share.extreme", floats: SweepEvaluator.floats(B, of: Int.self))
         plan.add("share.variance", floats: SweepEvaluator.floats(2 * B, of: Double.self))
+        plan.add(sparsePlan(model: model, chunk: chunk))
         plan.add("share.step", floats: d)
         for name in ["share.cp", "share.pa", "share.margins", "share.dirs", "share.norms", "share.jd"] { plan.add(name, floats: k) }
         return plan
@@ -174,6 +179,9 @@ public final class SharedBatchEvaluator {
         step = b["share.step"]!; cp = b["share.cp"]!; pa = b["share.pa"]!; margins = b["share.margins"]!
         dirs = b["share.dirs"]!; norms = b["share.norms"]!; jd = b["share.jd"]!
         for c in 0..<k { identity[c * k + c] = 1 }
+        panelW = layers.indices.dropLast().map { b["share.panel_w\($0)"]! }
+        activeUnits = UnsafeMutableRawPointer(b["share.active_units"]!).bindMemory(to: Int.self, capacity: chunk * (layers.map(\.outputs).max()! + 1))
+        packedG = b["share.packed_g"]!
     }
 
     /// The chunk's input rows (image i of the chunk at i·d, pixel space [0, 1]); fill before `evaluate`.
@@ -242,22 +250,30 @@ public final class SharedBatchEvaluator {
 
     /// Backward from the logit cotangents in gpre[last] (`rows` rows; row q belongs to forward row
     /// q / perRow, whose ReLU masks it takes): adds the input gradients (rows × d) to `out`.
+    /// The Jacobian (perRow = k) skips, image by image, the hidden units its ReLUs switched off
+    /// (`sparseBackward`); the attack's single rows go through the dense GEMM.
     func backward(rows: Int, perRow: Int, into out: UnsafeMutablePointer<Float>) {
-        let m = Self.padded(rows)
-        for i in stride(from: layers.count - 1, through: 1, by: -1) {
+        let m = Self.padded(rows), last = layers.count - 1
+        for i in stride(from: last, through: 0, by: -1) {
             let l = layers[i]
             // g x̃ = g h · Wᵀ without the bias column, straight into the previous layer's cotangents
-            GEMM.sgemm(transA: false, transB: true, m: m, n: l.inputs, k: l.outputs, a: gpre[i], lda: l.outputs,
-                       b: w[i], ldb: l.outputs, beta: 0, c: gpre[i - 1], ldc: l.inputs, scratch: gemmScratch)
+            // (layer 0: scaled by s and added to `out`)
+            let dst = i > 0 ? gpre[i - 1] : out, ldc = i > 0 ? l.inputs : d
+            let alpha: Float = i > 0 ? 1 : l.inputScale
+            if perRow == k && i < last {
+                if i > 0 { zero(dst, rows * l.inputs) }
+                sparseBackward(layer: i, images: rows / k, into: dst, ldc: ldc, alpha: alpha)
+            } else {
+                GEMM.sgemm(transA: false, transB: true, m: m, n: l.inputs, k: l.outputs, alpha: alpha, a: gpre[i], lda: l.outputs,
+                           b: w[i], ldb: l.outputs, beta: i > 0 ? 0 : 1, c: dst, ldc: ldc, scratch: gemmScratch)
+            }
+            guard i > 0 else { break }
             let s = l.inputScale
             for q in 0..<rows {
                 let mask = pre[i - 1] + (q / perRow) * l.inputs, g = gpre[i - 1] + q * l.inputs
                 for j in 0..<l.inputs { g[j] = mask[j] > 0 ? g[j] * s : 0 }
             }
         }
-        let l0 = layers[0]
-        GEMM.sgemm(transA: false, transB: true, m: m, n: l0.inputs, k: l0.outputs, alpha: l0.inputScale, a: gpre[0], lda: l0.outputs,
-                   b: w[0], ldb: l0.outputs, beta: 1, c: out, ldc: d, scratch: gemmScratch)
     }
 
     // MARK: attacks
