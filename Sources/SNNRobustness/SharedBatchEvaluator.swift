@@ -10,15 +10,15 @@ import SNNRuntime
 ///              one VJP row per image (cotangent −e_y, or +e_t when targeted; cross-entropy on the
 ///              averaged prediction, docs/METHOD.md §Attacks); every S_A's direction is a prefix
 ///   inference  per inference set, one pass over max S_I: forward of the x rows and of every
-///              attack's x_adv rows, k VJP rows per image (the full input Jacobian at x, summed over
-///              the realizations); m_c, d_c = ⟨∇m_c, δ⟩ = (J̄_y − J̄_c)·δ and ‖∇m_c‖ = ‖J̄_y − J̄_c‖
-///              read off at each requested S_I (nested sets)
+///              attack's x_adv rows, k − 1 VJP rows per image with cotangents e_y − e_c (the margin
+///              gradients at x, ∇m_c = J_y − J_c, summed over the realizations); m_c,
+///              d_c = ⟨∇m_c, δ⟩ and ‖∇m_c‖ read off at each requested S_I (nested sets)
 ///   fresh      per inference set, forward of every attack's x_adv rows
 ///   variance   forward of the x rows
 ///
 /// The quantities are those of `SweepEvaluator` with its full-Jacobian strategy (the MLP's choice),
-/// computed from the same realizations; only the summation order inside the GEMMs differs (the
-/// per-image workspace uses the few-row kernels), so floats agree to rounding.
+/// computed from the same realizations; only the order of the arithmetic differs (the per-image
+/// workspace uses the few-row kernels and takes J_y − J_c after the sum), so floats agree to rounding.
 ///
 /// Row independence: every GEMM runs on at least `GEMM.smallM + 1` rows (padding rows are
 /// computed and ignored), so it always takes the packed path, whose arithmetic for one output row
@@ -48,7 +48,7 @@ public final class SharedBatchEvaluator {
 
     // one realization and the chunk's activations (rows: forward rows; cotangent rows for gpre)
     let w, xin, pre, gpre: [UnsafeMutablePointer<Float>]
-    let probs, identity, attackCot, gemmScratch: UnsafeMutablePointer<Float>
+    let probs, marginCot, attackCot, gemmScratch: UnsafeMutablePointer<Float>
     // per chunk (B rows each; per attack a the rows a·B ..< a·B + B)
     let x, gSum, pAttack, prefixG, prefixP, xadvs, deltas, jac, pClean, pAdv, pFresh: UnsafeMutablePointer<Float>
     let extreme: UnsafeMutablePointer<Int>
@@ -92,7 +92,7 @@ public final class SharedBatchEvaluator {
             plan.add("share.gpre\(i)", floats: Q * l.outputs)
         }
         plan.add("share.probs", floats: R * k)
-        plan.add("share.identity", floats: k * k)
+        plan.add("share.margin_cotangents", floats: k * (k - 1) * k)
         plan.add("share.attack_cot", floats: B * k)
         plan.add("share.gemm_scratch", floats: GEMM.scratchFloats)
         plan.add("share.x", floats: B * d)
@@ -168,7 +168,7 @@ public final class SharedBatchEvaluator {
         xin = layers.indices.map { b["share.in\($0)"]! }
         pre = layers.indices.map { b["share.pre\($0)"]! }
         gpre = layers.indices.map { b["share.gpre\($0)"]! }
-        probs = b["share.probs"]!; identity = b["share.identity"]!; attackCot = b["share.attack_cot"]!
+        probs = b["share.probs"]!; marginCot = b["share.margin_cotangents"]!; attackCot = b["share.attack_cot"]!
         gemmScratch = b["share.gemm_scratch"]!
         x = b["share.x"]!; gSum = b["share.attack_grad"]!; pAttack = b["share.p_attack"]!
         prefixG = b["share.prefix_g"]!; prefixP = b["share.prefix_p"]!
@@ -178,7 +178,13 @@ public final class SharedBatchEvaluator {
         varSum = UnsafeMutableRawPointer(b["share.variance"]!).bindMemory(to: Double.self, capacity: 2 * chunk)
         step = b["share.step"]!; cp = b["share.cp"]!; pa = b["share.pa"]!; margins = b["share.margins"]!
         dirs = b["share.dirs"]!; norms = b["share.norms"]!; jd = b["share.jd"]!
-        for c in 0..<k { identity[c * k + c] = 1 }
+        // for label y, row r: e_y − e_c with c the r-th class other than y (the margin gradients)
+        for y in 0..<k {
+            for c in 0..<k where c != y {
+                let row = marginCot + (y * (k - 1) + (c < y ? c : c - 1)) * k
+                row[y] = 1; row[c] = -1
+            }
+        }
         panelW = layers.indices.dropLast().map { b["share.panel_w\($0)"]! }
         activeUnits = UnsafeMutableRawPointer(b["share.active_units"]!).bindMemory(to: Int.self, capacity: chunk * (layers.map(\.outputs).max()! + 1))
         packedG = b["share.packed_g"]!
@@ -250,9 +256,10 @@ public final class SharedBatchEvaluator {
 
     /// Backward from the logit cotangents in gpre[last] (`rows` rows; row q belongs to forward row
     /// q / perRow, whose ReLU masks it takes): adds the input gradients (rows × d) to `out`.
-    /// The Jacobian (perRow = k) skips, image by image, the hidden units its ReLUs switched off
-    /// (`sparseBackward`); the attack's single rows go through the dense GEMM.
-    func backward(rows: Int, perRow: Int, into out: UnsafeMutablePointer<Float>) {
+    /// The margin gradients (`margins`: perRow = k − 1 rows per image) skip, image by image, the
+    /// hidden units its ReLUs switched off (`sparseBackward`); the attack's single rows go through
+    /// the dense GEMM.
+    func backward(rows: Int, perRow: Int, margins: Bool = false, into out: UnsafeMutablePointer<Float>) {
         let m = Self.padded(rows), last = layers.count - 1
         for i in stride(from: last, through: 0, by: -1) {
             let l = layers[i]
@@ -260,9 +267,9 @@ public final class SharedBatchEvaluator {
             // (layer 0: scaled by s and added to `out`)
             let dst = i > 0 ? gpre[i - 1] : out, ldc = i > 0 ? l.inputs : d
             let alpha: Float = i > 0 ? 1 : l.inputScale
-            if perRow == k && i < last {
+            if margins && i < last {
                 if i > 0 { zero(dst, rows * l.inputs) }
-                sparseBackward(layer: i, images: rows / k, into: dst, ldc: ldc, alpha: alpha)
+                sparseBackward(layer: i, images: rows / perRow, rowsPerImage: perRow, into: dst, ldc: ldc, alpha: alpha)
             } else {
                 GEMM.sgemm(transA: false, transB: true, m: m, n: l.inputs, k: l.outputs, alpha: alpha, a: gpre[i], lda: l.outputs,
                            b: w[i], ldb: l.outputs, beta: i > 0 ? 0 : 1, c: dst, ldc: ldc, scratch: gemmScratch)
@@ -348,7 +355,7 @@ public final class SharedBatchEvaluator {
         var anyAttack = false
         for c in group.configs where attackOf[c] >= 0 { anyAttack = true }
         zero(pClean, n * k)
-        if anyAttack { zero(pAdv, A * chunk * k); zero(jac, Self.padded(n * k) * d) }
+        if anyAttack { zero(pAdv, A * chunk * k); zero(jac, Self.padded(n * (k - 1)) * d) }
         for i in 0..<n { extreme[i] = 0 }
         var next = 0
         for s in 0..<group.sizes.last! {
@@ -369,10 +376,12 @@ public final class SharedBatchEvaluator {
             }
             if anyAttack {
                 for a in 0..<A { for i in 0..<n { Vec.axpy(1, probs + (n + a * n + i) * k, pAdv + (a * chunk + i) * k, k) } }
-                // k cotangent rows per image (the identity): the Jacobian of f at x
-                let id = Matrix(identity, rows: k, cols: k)
-                for i in 0..<n { Softmax.vjp(p: probs + i * k, gp: id, gz: Matrix(gpre[last] + i * k * k, rows: k, cols: k)) }
-                backward(rows: n * k, perRow: k, into: jac)
+                // k − 1 cotangent rows per image, e_y − e_c for c ≠ y: the margin gradients ∇m_c at x
+                for i in 0..<n {
+                    Softmax.vjp(p: probs + i * k, gp: Matrix(marginCot + labels[i] * (k - 1) * k, rows: k - 1, cols: k),
+                                gz: Matrix(gpre[last] + i * (k - 1) * k, rows: k - 1, cols: k))
+                }
+                backward(rows: n * (k - 1), perRow: k - 1, margins: true, into: jac)
             }
             if s + 1 == group.sizes[next] {
                 snapshot(group: g, size: s + 1, count: n, labels: labels, results: results)
@@ -387,7 +396,7 @@ public final class SharedBatchEvaluator {
         let inv = 1 / Float(S), nc = configs.count
         let group = groups[g]
         for i in 0..<n {
-            let y = labels[i], ji = jac + i * k * d
+            let y = labels[i], gi = jac + i * (k - 1) * d
             var normsDone = false
             for c in group.configs where configs[c].inferenceSamples == S {
                 for j in 0..<k { cp[j] = pClean[i * k + j] * inv }
@@ -399,26 +408,24 @@ public final class SharedBatchEvaluator {
                 for j in 0..<k { pa[j] = pAdv[(a * chunk + i) * k + j] * inv }
                 results[i * nc + c].adversarialPrediction = argmax(pa)
                 for j in 0..<k { margins[j] = cp[y] - cp[j] }
-                // J̄ = jac/S; d_c = (J̄_y − J̄_c)·δ and ‖∇m_c‖ = ‖J̄_y − J̄_c‖ (the norms depend on S only)
+                // ∇m_c = (row of c in jac)/S: d_c = ⟨∇m_c, δ⟩, ‖∇m_c‖ (the norms depend on S only)
                 let delta = deltas + (a * chunk + i) * d
-                for j in 0..<k { jd[j] = Vec.dot(ji + j * d, delta, d) * inv }
-                for j in 0..<k { dirs[j] = jd[y] - jd[j] }
-                if !normsDone { marginGradientNorms(ji, S: S, label: y); normsDone = true }
+                for c in 0..<k { dirs[c] = c == y ? 0 : Vec.dot(gi + (c < y ? c : c - 1) * d, delta, d) * inv }
+                if !normsDone { marginGradientNorms(gi, S: S, label: y); normsDone = true }
                 results[i * nc + c].setConditions(classes: k, margins: margins, directional: dirs, gradNorms: norms,
                                                   lipschitz: model.smoothness)
             }
         }
     }
 
-    /// ‖∇m_c‖ = ‖J̄_y − J̄_c‖ from one image's Jacobian sum over S realizations, into `norms`.
-    func marginGradientNorms(_ jacobian: UnsafePointer<Float>, S: Int, label y: Int) {
+    /// ‖∇m_c‖ from one image's sums over S realizations of ∇(f_y − f_c) (row c, or c − 1 past y), into `norms`.
+    func marginGradientNorms(_ sums: UnsafePointer<Float>, S: Int, label y: Int) {
         let inv = 1 / Float(S)
-        let jy = jacobian + y * d
         for c in 0..<k {
             if c == y { norms[c] = 0; continue }
-            let jc = jacobian + c * d
+            let g = sums + (c < y ? c : c - 1) * d
             var ss: Float = 0
-            for i in 0..<d { let t = (jy[i] - jc[i]) * inv; ss += t * t }
+            for i in 0..<d { let t = g[i] * inv; ss += t * t }
             norms[c] = ss.squareRoot()
         }
     }

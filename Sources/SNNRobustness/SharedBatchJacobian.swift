@@ -1,11 +1,11 @@
 import SNNModels
 import SNNRuntime
 
-/// The Jacobian's backward through a hidden layer, image by image, over the units that are on.
+/// The margin gradients' backward through a hidden layer, image by image, over the units that are on.
 ///
-/// Below the softmax layer, the k cotangent rows of image b are zero in every column whose unit the
-/// image's ReLU switched off (pre-activation ≤ 0; on the bundled VMG about 60 % of them), so
-///   out_b[c, j] += α · Σ_{h on for b} G_b[c, h] · W[j, h]
+/// Below the softmax layer, the k − 1 cotangent rows of image b are zero in every column whose unit
+/// the image's ReLU switched off (pre-activation ≤ 0; on the bundled VMG about 60 % of them), so
+///   out_b[r, j] += α · Σ_{h on for b} G_b[r, h] · W[j, h]
 /// skips those terms. Skipping adds nothing that was not exactly zero (0 · w = 0 and x + 0 = x), and
 /// the terms that remain are summed in the dense packed GEMM's order (h ascending, one FMA chain per
 /// output, then out + α·acc), so the results are those of the dense `GEMM.sgemm` — and, being per
@@ -25,9 +25,9 @@ extension SharedBatchEvaluator {
         return plan
     }
 
-    /// dst[(b·k + c)·ldc + j] += α · Σ_{h: pre[i][b, h] > 0} gpre[i][b·k + c, h] · W_i[j, h] for the
-    /// `n` images b, classes c < k and inputs j of layer i (i below the last layer).
-    func sparseBackward(layer i: Int, images n: Int, into dst: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float) {
+    /// dst[(b·m + r)·ldc + j] += α · Σ_{h: pre[i][b, h] > 0} gpre[i][b·m + r, h] · W_i[j, h] for the
+    /// `n` images b, their m = `rowsPerImage` rows r and the inputs j of layer i (below the last layer).
+    func sparseBackward(layer i: Int, images n: Int, rowsPerImage m: Int, into dst: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float) {
         let l = layers[i], units = l.outputs, cols = l.inputs
         let panels = (cols + 15) / 16, wt = panelW[i], wi = w[i]
         // W_iᵀ in panels of 16 input columns: panel p, unit h holds W_i[16p ..< 16p + 16, h]
@@ -44,15 +44,15 @@ extension SharedBatchEvaluator {
             }
         }
         // per image b: its on-units (as byte offsets of panel rows, after their count) and its
-        // cotangents there, unit-major: packedG[b·units·k + t·k + c] = G_b[c, h_t]
+        // cotangents there, unit-major: packedG[b·units·m + t·m + r] = G_b[r, h_t]
         let stride = units + 1
         for b in 0..<n {
-            let mask = pre[i] + b * units, g = gpre[i] + b * k * units
-            let list = activeUnits + b * stride + 1, packed = packedG + b * units * k
+            let mask = pre[i] + b * units, g = gpre[i] + b * m * units
+            let list = activeUnits + b * stride + 1, packed = packedG + b * units * m
             var on = 0
             for h in 0..<units where mask[h] > 0 {
                 list[on] = h &* 64
-                for c in 0..<k { packed[on * k + c] = g[c * units + h] }
+                for r in 0..<m { packed[on * m + r] = g[r * units + h] }
                 on += 1
             }
             activeUnits[b * stride] = on
@@ -64,24 +64,27 @@ extension SharedBatchEvaluator {
             for b in 0..<n {
                 let list = UnsafePointer(activeUnits + b * stride + 1), on = activeUnits[b * stride]
                 var first = 0
-                while first < k {
-                    let rows = min(R, k - first)
-                    kernel(rows: rows, on: on, offsets: list, a: packedG + b * units * k + first, panel: panel,
-                           out: dst + (b * k + first) * ldc + 16 * p, ldc: ldc, cols: width, alpha: alpha)
+                while first < m {
+                    let rows = min(R, m - first)
+                    let a = packedG + b * units * m + first, out = dst + (b * m + first) * ldc + 16 * p
+                    if rows == 5 {
+                        kernel5(on: on, offsets: list, a: a, stride: m, panel: panel, out: out, ldc: ldc, cols: width, alpha: alpha)
+                    } else {
+                        kernel4(rows: rows, on: on, offsets: list, a: a, stride: m, panel: panel, out: out, ldc: ldc, cols: width, alpha: alpha)
+                    }
                     first += rows
                 }
             }
         }
     }
 
-    /// out[r·ldc + col] += α · Σ_t a[t·k + r] · panel[h_t][col] for r < rows (≤ 5), col < cols (≤ 16),
-    /// where offsets[t] = 64·h_t. Rows ≥ `rows` are computed from whatever follows in `a` and dropped.
+    /// out[r·ldc + col] += α · Σ_t a[t·stride + r] · panel[h_t][col] for r < 5, col < cols (≤ 16),
+    /// where offsets[t] = 64·h_t.
     @inline(__always)
-    func kernel(rows: Int, on: Int, offsets: UnsafePointer<Int>, a: UnsafePointer<Float>, panel: UnsafeRawPointer,
-                out: UnsafeMutablePointer<Float>, ldc: Int, cols: Int, alpha: Float) {
+    func kernel5(on: Int, offsets: UnsafePointer<Int>, a: UnsafePointer<Float>, stride: Int, panel: UnsafeRawPointer,
+                 out: UnsafeMutablePointer<Float>, ldc: Int, cols: Int, alpha: Float) {
         var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>(), c4 = SIMD16<Float>()
         var ap = a
-        let stride = k
         for t in 0..<on {
             let bv = panel.load(fromByteOffset: offsets[t], as: SIMD16<Float>.self)
             c0 = c0.addingProduct(SIMD16(repeating: ap[0]), bv)
@@ -91,11 +94,29 @@ extension SharedBatchEvaluator {
             c4 = c4.addingProduct(SIMD16(repeating: ap[4]), bv)
             ap += stride
         }
+        Self.put(c0, out, cols, alpha); Self.put(c1, out + ldc, cols, alpha); Self.put(c2, out + 2 * ldc, cols, alpha)
+        Self.put(c3, out + 3 * ldc, cols, alpha); Self.put(c4, out + 4 * ldc, cols, alpha)
+    }
+
+    /// The same for r < rows ≤ 4 (four accumulators; rows past `rows` read what follows in `a`
+    /// and are dropped).
+    @inline(__always)
+    func kernel4(rows: Int, on: Int, offsets: UnsafePointer<Int>, a: UnsafePointer<Float>, stride: Int, panel: UnsafeRawPointer,
+                 out: UnsafeMutablePointer<Float>, ldc: Int, cols: Int, alpha: Float) {
+        var c0 = SIMD16<Float>(), c1 = SIMD16<Float>(), c2 = SIMD16<Float>(), c3 = SIMD16<Float>()
+        var ap = a
+        for t in 0..<on {
+            let bv = panel.load(fromByteOffset: offsets[t], as: SIMD16<Float>.self)
+            c0 = c0.addingProduct(SIMD16(repeating: ap[0]), bv)
+            c1 = c1.addingProduct(SIMD16(repeating: ap[1]), bv)
+            c2 = c2.addingProduct(SIMD16(repeating: ap[2]), bv)
+            c3 = c3.addingProduct(SIMD16(repeating: ap[3]), bv)
+            ap += stride
+        }
         Self.put(c0, out, cols, alpha)
         if rows > 1 { Self.put(c1, out + ldc, cols, alpha) }
         if rows > 2 { Self.put(c2, out + 2 * ldc, cols, alpha) }
         if rows > 3 { Self.put(c3, out + 3 * ldc, cols, alpha) }
-        if rows > 4 { Self.put(c4, out + 4 * ldc, cols, alpha) }
     }
 
     /// row[0 ..< cols] += α · v (as the packed GEMM writes a tile row).
