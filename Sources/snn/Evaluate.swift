@@ -143,6 +143,10 @@ struct Evaluate: ParsableCommand {
             try AdversarialWriter(path: $0, format: adversarialFormat ?? .npy, channels: input.stream.channels,
                                   height: input.stream.height, width: input.stream.width)
         }
+        // outside the arena: one result per image of a batch and configuration (threads × --share-chunk
+        // images with --share-samples), refused like an arena beyond physical memory
+        try EvaluateLimits.checkPhysicalMemory(batch * nc * MemoryLayout<ImageResult>.stride,
+                                               what: "the results of a batch (\(batch) images × \(nc) configurations)")
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
