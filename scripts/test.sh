@@ -10,6 +10,7 @@ swift test -c release -Xswiftc -enable-testing
 SNN="$snn" bash scripts/cli-tests-formats.sh
 SNN="$snn" bash scripts/cli-tests.sh
 SNN="$snn" bash scripts/cli-tests-sweeps.sh
+SNN="$snn" bash scripts/cli-tests-share.sh
 SNN="$snn" bash scripts/cli-tests-summarize.sh
 SNN="$snn" bash scripts/cli-tests-wrn.sh
 # README's pandas lines and scripts/examples (pandas + matplotlib from PyPI in the private venv)

@@ -35,6 +35,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Write the summary JSON (docs/METHOD.md §Summaries) to this file. (default: none)") var summary: String?
     @Flag(help: "Skip the prediction of x_adv with a fresh inference set.") var noFresh = false
     @Flag(help: "One set of realizations for all images instead of one per image (docs/METHOD.md §Sharing mode).") var shareSamples = false
+    @Option(help: "With --share-samples: images per chunk that go through every GEMM together (one GEMM per layer and realization; results do not depend on it). Batched only for FGM/FGSM with --loss ce on a matrix-Gaussian MLP without smoothing; other configurations (PGD, --loss margin/cw, smoothed models, wide ResNets) run one image at a time. (default: \(EvaluateLimits.defaultShareChunk))") var shareChunk: Int?
     @Flag(help: "Print the memory plan and exit.") var dryRun = false
     @Option(help: "Matrix-Gaussian MLPs: how realizations are drawn, lazy (each product drawn from its exact conditional law, docs/METHOD.md §Lazy sampler), explicit (every weight drawn) or auto (lazy, but explicit for smoothed models, where it is faster, and with --share-samples). Other models ignore it.") var sampler: SamplerChoice = .auto
     @Option(help: "Write every x_adv (one per JSON line, in line order) to this file: float32 .npy (N×H×W, or N×C×H×W for several channels) or IDX (--adversarial-format idx). Must be a regular file. (default: none)") var adversarialOut: String?
@@ -87,14 +88,18 @@ struct Evaluate: ParsableCommand {
         let configs = sweep(base)
         let nc = configs.count
         // one sweep evaluator per worker: its arena grows with the sweep's attacks and configurations
-        let perWorker = SweepEvaluator.plan(model: m, configs: configs).bytes
-        let batch = threads * 8
+        // (with --share-samples, where it applies, one chunk evaluator per worker: Evaluate+Share.swift)
+        let chunk = EvaluationWorkers.sharedChunk(model: m, configs: configs, chunk: shareChunk ?? EvaluateLimits.defaultShareChunk)
+        let workerPlan = EvaluationWorkers.plan(model: m, configs: configs, chunk: chunk)
+        let perWorker = workerPlan.bytes
+        let batch = threads * (chunk ?? 8)
         let advFloats = adversarialOut == nil ? 0 : batch * nc * m.inputSize   // x_adv of a batch, in line order
         let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
             + (advFloats > 0 ? Arena.footprint(advFloats, of: Float.self) : 0)
         let needed = perWorker * threads + staging
         if dryRun {
-            print(describe(m, card: card, threads: threads, plan: SweepEvaluator.plan(model: m, configs: configs)))
+            print(describe(m, card: card, threads: threads, plan: workerPlan))
+            print(EvaluationWorkers.describeMode(model: m, configs: configs, chunk: chunk))
             print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
             if let physical = Arena.physicalMemory, needed > physical {
                 print("  more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical))): the run would be refused")
@@ -129,7 +134,7 @@ struct Evaluate: ParsableCommand {
         defer { batchLabels.deallocate() }
 
         let arenas = try (0..<threads).map { w in try Arena(reserving: (budget - staging) / threads, for: "the arena of worker \(w)") }
-        let evaluators = try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) }
+        let workers = try EvaluationWorkers(model: m, configs: configs, arenas: arenas, chunk: chunk)
         let stagingArena = try Arena(reserving: staging, for: "the input staging arena")
         let bpv = input.bytesPerValue   // the staging holds bytes or Floats (both fit: see `staging`)
         let raw = try stagingArena.allocate(batch * m.inputSize * bpv, of: UInt8.self, for: "input staging")
@@ -138,6 +143,10 @@ struct Evaluate: ParsableCommand {
             try AdversarialWriter(path: $0, format: adversarialFormat ?? .npy, channels: input.stream.channels,
                                   height: input.stream.height, width: input.stream.width)
         }
+        // outside the arena: one result per image of a batch and configuration (threads × --share-chunk
+        // images with --share-samples), refused like an arena beyond physical memory
+        try EvaluateLimits.checkPhysicalMemory(batch * nc * MemoryLayout<ImageResult>.stride,
+                                               what: "the results of a batch (\(batch) images × \(nc) configurations)")
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
         results.initialize(repeating: ImageResult(), count: batch * nc)
         defer { results.deallocate() }
@@ -181,15 +190,8 @@ struct Evaluate: ParsableCommand {
             }
             let n = count
             pool.run { w in
-                var slot = w
-                while slot < n {
-                    let e = evaluators[w]
-                    EvaluationInput.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
-                    // every configuration of the sweep, sharing realizations (SweepEvaluator)
-                    e.evaluate(index: batchIndices[slot], label: batchLabels[slot], into: results + slot * nc)
-                    if let advBatch { for c in 0..<nc { (advBatch + (slot * nc + c) * d).update(from: e.adversarialInput(configuration: c), count: d) } }
-                    slot += self.threads
-                }
+                workers.run(worker: w, threads: self.threads, count: n, raw: raw, bytesPerValue: bpv, d: d,
+                            indices: batchIndices, labels: batchLabels, results: results, adversarial: advBatch)
             }
             var written = 0
             lines: for slot in 0..<n {

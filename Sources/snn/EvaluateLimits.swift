@@ -13,6 +13,9 @@ enum EvaluateLimits {
     static let maxPGDSteps = 10_000
     /// Configurations of one sweep: |--eta| × |--attack-samples| × |--inference-samples|.
     static let maxConfigurations = 10_000
+    /// --share-chunk: images per chunk of the batched --share-samples evaluator (default and limit).
+    static let defaultShareChunk = 100
+    static let maxShareChunk = 10_000
 
     /// Usage errors for work flags beyond the limits (called from `Evaluate.validate()`).
     static func check(_ e: Evaluate) throws {
@@ -31,6 +34,10 @@ enum EvaluateLimits {
         let n = e.eta.values.count * e.attackSamples.values.count * e.inferenceSamples.values.count  // each list ≤ the argument's length
         if n > maxConfigurations {
             throw ValidationError("the sweep has \(n) configurations (--eta × --attack-samples × --inference-samples), above the limit of \(maxConfigurations)")
+        }
+        if let c = e.shareChunk {
+            guard e.shareSamples else { throw ValidationError("--share-chunk applies with --share-samples only") }
+            guard c >= 1 && c <= maxShareChunk else { throw ValidationError("--share-chunk must be between 1 and \(maxShareChunk), got \(c)") }
         }
         if let b = e.memoryBudget, b.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
             throw ValidationError("--memory-budget must be a size ≥ 0, got '\(b)' (examples: 64MiB, 200M, 1073741824)")
