@@ -10,7 +10,8 @@ import SNNRuntime
 /// integers exactly, floats to rounding (the GEMMs sum in another order).
 final class SharedBatchEvaluatorTests: XCTestCase {
     static func model() throws -> MatrixGaussianMLP {
-        let (m, _) = try ModelStore.load(EndToEndTests.packageRoot + "/models/vmg-fmnist")
+        // a non-saturating model: see EndToEndTests.fixtureModels
+        let (m, _) = try ModelStore.load(EndToEndTests.fixtureModels + "/vmg-fmnist-2026-11")
         let mlp = try XCTUnwrap(m as? MatrixGaussianMLP)
         XCTAssertEqual(mlp.sampler, .explicit)
         return mlp
