@@ -29,11 +29,13 @@ SNN="$SNN" SNN_PLOT_VENV="$venv" python3 scripts/examples/robustness_curve.py --
 if [[ $rc -eq 0 && -s $tmp/curve.png ]] && grep -q "wrote" "$tmp/example.err"; then ok "example: NumPy images → snn evaluate → pandas → robustness curve ($(grep -o 'as [A-Za-z]*$' "$tmp/example.err" | head -1))"
 else bad "example failed (exit $rc): $(tail -3 "$tmp/example.err")"; fi
 if "$venv/bin/python" -c "$code
-strings = {'model', 'attack', 'norm', 'loss', 'target_mode'}
+strings = {'model', 'attack', 'norm', 'loss', 'target_mode', 'sampler'}
 bad = [c for c in df.columns if c not in strings and df[c].dtype.kind not in 'fiub']
 assert not bad, ('columns that are not numeric:', {c: str(df[c].dtype) for c in bad})
-assert len(df) == 8 and np.isinf(r).sum() == 1 and r.notna().sum() == 4, r.tolist()
-"; then ok "README's pandas lines: every column but the five categorical ones is numeric, ∞ restored from the flag"
+flags = df.min_r_linear_infinite
+assert len(df) == 8 and r.notna().sum() == (df.eta > 0).sum() == 4, r.tolist()
+assert np.isinf(r).sum() == (flags == 1).sum() >= 1 and np.isfinite(r[flags == 0]).all(), (r.tolist(), flags.tolist())
+"; then ok "README's pandas lines: every column but the six categorical ones is numeric, ∞ restored from the flag"
 else bad "README's pandas lines"; fi
 
 echo "examples: $pass passed, $fail failed"
