@@ -27,8 +27,8 @@ final class EndToEndTests: XCTestCase {
 
     /// The comparisons of two float computations (or float against Double) need a model whose
     /// single-sample outputs do not saturate: where f_c(x, θ) rounds to exactly 1 in float32 its
-    /// gradient vanishes in one computation order and not in another (docs/METHOD.md §Extreme
-    /// predictions). The bundled IM saturates as the paper's does (2,006 extreme predictions per
+    /// gradient vanishes in one computation order and not in another
+    /// (docs/METHOD.md §Extreme predictions). The bundled IM saturates as the paper's does (2,006 extreme predictions per
     /// 10,000 test images), so these tests use the 2026-11 IM (input scale 1/√r, 2 extreme
     /// predictions), kept as a fixture; SaturationTests covers saturation itself.
     static let fixtureModels = packageRoot + "/Tests/Fixtures/models"
