@@ -9,7 +9,7 @@ let fast: [SwiftSetting] = portable ? [] : [
     .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
     .unsafeFlags(["-target-cpu", "native"], .when(configuration: .debug)),
 ]
-let v5: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]   // complete concurrency checking
 
 let package = Package(
     name: "snn",
@@ -29,28 +29,28 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "CVectorShims"),
-        .target(name: "SNNRuntime", dependencies: ["CJemalloc", "CVectorShims"], swiftSettings: fast + v5),
-        .target(name: "SNNData", dependencies: ["CZlib"], swiftSettings: fast + v5),
-        .target(name: "SNNModels", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
-        .target(name: "SNNTraining", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + v5),
-        .target(name: "SNNRobustness", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + v5),
+        .target(name: "SNNRuntime", dependencies: ["CJemalloc", "CVectorShims"], swiftSettings: fast + swift6),
+        .target(name: "SNNData", dependencies: ["CZlib"], swiftSettings: fast + swift6),
+        .target(name: "SNNModels", dependencies: ["SNNRuntime"], swiftSettings: fast + swift6),
+        .target(name: "SNNTraining", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + swift6),
+        .target(name: "SNNRobustness", dependencies: ["SNNRuntime", "SNNModels"], swiftSettings: fast + swift6),
         .executableTarget(
             name: "snn",
             dependencies: [
                 "SNNRuntime", "SNNData", "SNNModels", "SNNTraining", "SNNRobustness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: fast + v5),
-        .testTarget(name: "SNNRuntimeTests", dependencies: ["SNNRuntime"], swiftSettings: fast + v5),
-        .testTarget(name: "SNNDataTests", dependencies: ["SNNData"], swiftSettings: fast + v5),
+            swiftSettings: fast + swift6),
+        .testTarget(name: "SNNRuntimeTests", dependencies: ["SNNRuntime"], swiftSettings: fast + swift6),
+        .testTarget(name: "SNNDataTests", dependencies: ["SNNData"], swiftSettings: fast + swift6),
         .testTarget(
             name: "SNNModelsTests", dependencies: ["SNNModels", "SNNTraining"],
             exclude: ["Fixtures"],  // read through #filePath (PyTorch fixtures, scripts/pytorch)
-            swiftSettings: fast + v5),
+            swiftSettings: fast + swift6),
         .testTarget(
             name: "SNNRobustnessTests",
             dependencies: ["SNNRobustness", "SNNModels", "SNNData", "SNNRuntime"],
-            swiftSettings: fast + v5),
+            swiftSettings: fast + swift6),
     ]
 )
 
@@ -73,7 +73,7 @@ if Context.environment["SNN_FUZZ"] != nil {
                 "SNNRuntime", "SNNData", "SNNModels", "SNNTraining", "SNNRobustness",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: fast + v5 + instrument + [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "snn_main"])]),
+            swiftSettings: fast + swift6 + instrument + [.unsafeFlags(["-Xfrontend", "-entry-point-function-name", "-Xfrontend", "snn_main"])]),
         .target(name: "CFuzzMain", path: "Tests/Fuzz/CFuzzMain"),
         .executableTarget(
             name: "SNNFuzz",
@@ -82,6 +82,6 @@ if Context.environment["SNN_FUZZ"] != nil {
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Tests/Fuzz/SNNFuzz",
-            swiftSettings: v5 + [.unsafeFlags(["-parse-as-library"])]),
+            swiftSettings: swift6 + [.unsafeFlags(["-parse-as-library"])]),
     ]
 }

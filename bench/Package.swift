@@ -5,7 +5,7 @@ import PackageDescription
 
 let benchSettings: [SwiftSetting] = [
     .unsafeFlags(["-target-cpu", "native"]),
-    .swiftLanguageMode(.v5),
+    .swiftLanguageMode(.v6),
 ]
 
 let package = Package(

@@ -111,10 +111,10 @@ final class ModelLimitsTests: XCTestCase {
 
     // MARK: fuzz (deterministic seeds, bounded iterations)
 
-    static let hostileValues: [Any] = [0, -1, 1, 2, 3, 10, 28, 32, 4096, 4097, 1 << 31, 3_037_000_500, 1 << 62, Int.max, Int.min,
+    static var hostileValues: [Any] { [0, -1, 1, 2, 3, 10, 28, 32, 4096, 4097, 1 << 31, 3_037_000_500, 1 << 62, Int.max, Int.min,
                                        -0.0, 0.5, 1.5, 1e30, -1e30, 1e308, "", "x", String(repeating: "\u{1}", count: 300),
                                        "snn-model/2", "wide-resnet", "matrix-gaussian-mlp", NSNull(), [Any](), [String: Any](), true,
-                                       [784, 128, 128, 10], [32, 32], [1 << 62, 1 << 62]]
+                                       [784, 128, 128, 10], [32, 32], [1 << 62, 1 << 62]] }
 
     /// Replaces (or deletes) one random leaf or member of a parsed JSON value.
     static func mutate(_ value: Any, _ rng: inout SplitMix64, depth: Int = 0) -> Any? {

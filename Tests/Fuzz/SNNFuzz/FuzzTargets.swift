@@ -7,10 +7,10 @@ import SNNRobustness
 
 /// A fuzz target: a parser fed with arbitrary bytes. `run` must return for every input; errors
 /// thrown by the parser are the expected outcome for bad input and are ignored here.
-struct FuzzTarget {
+struct FuzzTarget: Sendable {
     let name: String
-    var setUp: () -> Void = {}
-    let run: ([UInt8]) -> Void
+    var setUp: @Sendable () -> Void = {}
+    let run: @Sendable ([UInt8]) -> Void
 
     static let all: [FuzzTarget] = [
         FuzzTarget(name: "idx-images", run: { readImages($0, format: .idx) }),

@@ -27,7 +27,7 @@ while !args.isEmpty {
     args.removeFirst()
     options[String(key.dropFirst(2))] = value
 }
-func option(_ name: String, _ fallback: Int) -> Int { options[name] ?? fallback }
+@MainActor func option(_ name: String, _ fallback: Int) -> Int { options[name] ?? fallback }
 
 func emit(_ fields: [(String, Any)]) {
     let body = fields.map { key, value -> String in
@@ -40,7 +40,7 @@ func emit(_ fields: [(String, Any)]) {
         return "\"\(key)\": \(v)"
     }.joined(separator: ", ")
     print("{\(body)}")
-    fflush(stdout)
+    fflush(nil)   // all streams (stdout itself is a global var Swift 6 will not touch)
 }
 
 func note(_ s: String) { FileHandle.standardError.write((s + "\n").data(using: .utf8)!) }
