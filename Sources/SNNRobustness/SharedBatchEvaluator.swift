@@ -16,7 +16,7 @@ import SNNRuntime
 ///   fresh      per inference set, forward of every attack's x_adv rows
 ///   variance   forward of the x rows
 ///
-/// The quantities are those of `SweepEvaluator` with its full-Jacobian strategy (the MLP's choice),
+/// The quantities are those of `Evaluator` with its full-Jacobian strategy (the MLP's choice),
 /// computed from the same realizations; only the order of the arithmetic differs (the per-image
 /// workspace uses the few-row kernels and takes J_y − J_c after the sum), so floats agree to rounding.
 ///
@@ -28,7 +28,7 @@ import SNNRuntime
 ///
 /// Supported: FGM/FGSM with the cross-entropy loss (untargeted or targeted), any η / S_A / S_I
 /// lists, nested or independent sets, the fresh set, --variance-samples, --extreme. Anything else
-/// (`unsupported` says why) goes through `SweepEvaluator`, one image at a time.
+/// (`unsupported` says why) goes through `Evaluator`, one image at a time.
 public final class SharedBatchEvaluator {
     public let configs: [EvaluationConfig]
     public let model: MatrixGaussianMLP
@@ -39,12 +39,12 @@ public final class SharedBatchEvaluator {
     let layers: [MatrixGaussianMLP.Layer]
     let attacks: [EvaluationConfig]
     let attackOf: [Int]
-    /// As in `SweepEvaluator`: attack a's direction is prefix row prefixRow[a]; a pass over
+    /// As in `EvaluationPlan`: attack a's direction is prefix row prefixRow[a]; a pass over
     /// passSamples[a] samples starts at each attack with passStart[a] and fills rows
     /// passFirstRow[a] ..< passFirstRow[a] + passRows[a] at the S_A values prefixSizes.
     let prefixRow, passFirstRow, passRows, passSamples, prefixSizes: [Int]
     let passStart: [Bool]
-    let groups: [(stream: UInt32, sizes: [Int], configs: [Int])]
+    let groups: [EvaluationPlan.InferenceGroup]
 
     // one realization and the chunk's activations (rows: forward rows; cotangent rows for gpre)
     let w, xin, pre, gpre: [UnsafeMutablePointer<Float>]
@@ -60,7 +60,7 @@ public final class SharedBatchEvaluator {
     let activeUnits: UnsafeMutablePointer<Int>
     let packedG: UnsafeMutablePointer<Float>
 
-    /// Why `configs` on `model` cannot be evaluated in shared chunks (then `SweepEvaluator` runs
+    /// Why `configs` on `model` cannot be evaluated in shared chunks (then `Evaluator` runs
     /// one image at a time), or nil if they can.
     public static func unsupported(model: any StochasticClassifier, configs: [EvaluationConfig]) -> String? {
         guard let mlp = model as? MatrixGaussianMLP else {
@@ -80,7 +80,7 @@ public final class SharedBatchEvaluator {
 
     /// Arena bytes of one evaluator for chunks of `chunk` images.
     public static func plan(model: MatrixGaussianMLP, configs: [EvaluationConfig], chunk: Int) -> MemoryPlan {
-        let layout = Layout(configs)
+        let layout = EvaluationPlan(configs: configs)
         let B = chunk, A = max(layout.attacks.count, 1), P = max(layout.prefixSizes.count, 1)
         let d = model.inputSize, k = model.classCount
         let R = padded(B * (1 + layout.attacks.count)), Q = padded(B * k)
@@ -106,50 +106,12 @@ public final class SharedBatchEvaluator {
         plan.add("share.p_clean", floats: B * k)
         plan.add("share.p_adv", floats: A * B * k)
         plan.add("share.p_fresh", floats: A * B * k)
-        plan.add("share.extreme", floats: SweepEvaluator.floats(B, of: Int.self))
-        plan.add("share.variance", floats: SweepEvaluator.floats(2 * B, of: Double.self))
+        plan.add("share.extreme", count: B, of: Int.self)
+        plan.add("share.variance", count: 2 * B, of: Double.self)
         plan.add(sparsePlan(model: model, chunk: chunk))
         plan.add("share.step", floats: d)
         for name in ["share.cp", "share.pa", "share.margins", "share.dirs", "share.norms", "share.jd"] { plan.add(name, floats: k) }
         return plan
-    }
-
-    /// The sweep's attacks, prefix passes and inference groups (the same as `SweepEvaluator`'s).
-    struct Layout {
-        var attacks: [EvaluationConfig] = []
-        var attackOf: [Int] = []
-        var prefixRow: [Int] = [], passFirstRow: [Int] = [], passRows: [Int] = [], passSamples: [Int] = [], prefixSizes: [Int] = []
-        var passStart: [Bool] = []
-        var groups: [(stream: UInt32, sizes: [Int], configs: [Int])] = []
-
-        init(_ configs: [EvaluationConfig]) {
-            let atk = SweepEvaluator.distinctAttacks(configs)
-            attacks = atk
-            attackOf = configs.map { c in
-                atk.firstIndex { $0.eta == c.eta && $0.attackSamples == c.attackSamples && $0.attackSetStream == c.attackSetStream } ?? -1
-            }
-            for (i, c) in atk.enumerated() {
-                let newSet = i == 0 || atk[i - 1].attackSetStream != c.attackSetStream
-                if newSet || atk[i - 1].attackSamples != c.attackSamples { prefixSizes.append(c.attackSamples) }
-                prefixRow.append(prefixSizes.count - 1)
-                passStart.append(newSet)
-            }
-            for c in atk {
-                let set = atk.indices.filter { atk[$0].attackSetStream == c.attackSetStream }
-                passFirstRow.append(prefixRow[set.first!])
-                passRows.append(prefixRow[set.last!] - prefixRow[set.first!] + 1)
-                passSamples.append(atk[set.last!].attackSamples)
-            }
-            for (i, c) in configs.enumerated() {
-                if let g = groups.firstIndex(where: { $0.stream == c.inferenceSetStream }) {
-                    groups[g].configs.append(i)
-                    if !groups[g].sizes.contains(c.inferenceSamples) { groups[g].sizes.append(c.inferenceSamples) }
-                } else {
-                    groups.append((c.inferenceSetStream, [c.inferenceSamples], [i]))
-                }
-            }
-            groups = groups.map { ($0.stream, $0.sizes.sorted(), $0.configs) }
-        }
     }
 
     public init(model: MatrixGaussianMLP, configs: [EvaluationConfig], chunk: Int, arena: Arena) throws {
@@ -158,7 +120,7 @@ public final class SharedBatchEvaluator {
         self.model = model; self.configs = configs; self.chunk = chunk; self.arena = arena
         d = model.inputSize; k = model.classCount
         layers = model.layers
-        let layout = Layout(configs)
+        let layout = EvaluationPlan(configs: configs)
         attacks = layout.attacks; attackOf = layout.attackOf
         prefixRow = layout.prefixRow; passFirstRow = layout.passFirstRow; passRows = layout.passRows
         passSamples = layout.passSamples; prefixSizes = layout.prefixSizes; passStart = layout.passStart
@@ -315,7 +277,7 @@ public final class SharedBatchEvaluator {
     }
 
     /// One FGM (g/‖g‖) or FGSM (sign g) step of length η from x along attack a's direction, clipped
-    /// to [0, 1], for every image of the chunk (as `ImageEvaluator.runAttack`).
+    /// to [0, 1], for every image of the chunk (`AttackStep`, as `Evaluator.runAttack`).
     func stepAttack(_ a: Int, count n: Int, labels: UnsafePointer<Int>, results: UnsafeMutablePointer<ImageResult>) {
         let cfg = attacks[a], eta = cfg.eta, nc = configs.count
         for i in 0..<n {
@@ -324,24 +286,13 @@ public final class SharedBatchEvaluator {
             let target = cfg.attack.target.resolve(label: labels[i], classes: k)
             let prediction = argmax(prefixP + (prefixRow[a] * chunk + i) * k)
             xadv.update(from: xi, count: d)
-            switch cfg.attack.norm {
-            case .l2:
-                let norm = Vec.scaledNorm(step, d)
-                if norm > 0 { Vec.axpy(eta / norm, step, xadv, d) }
-            case .linf:
-                for j in 0..<d { xadv[j] += step[j] > 0 ? eta : (step[j] < 0 ? -eta : 0) }
-            }
-            for j in 0..<d { xadv[j] = min(max(xadv[j], 0), 1) }
-            var l2: Float = 0, linf: Float = 0
-            for j in 0..<d {
-                let dv = xadv[j] - xi[j]
-                delta[j] = dv
-                l2 += dv * dv; linf = max(linf, abs(dv))
-            }
+            AttackStep.step(xadv, along: step, length: eta, norm: cfg.attack.norm, count: d)
+            AttackStep.clip(xadv, count: d)
+            let (l2, linf) = AttackStep.delta(delta, from: xi, to: xadv, count: d)
             for c in 0..<nc where attackOf[c] == a {
                 results[i * nc + c].attackPrediction = prediction
                 results[i * nc + c].target = target ?? -1
-                results[i * nc + c].deltaNorm = l2.squareRoot(); results[i * nc + c].deltaLinf = linf
+                results[i * nc + c].deltaNorm = l2; results[i * nc + c].deltaLinf = linf
             }
         }
     }

@@ -20,7 +20,7 @@ extension SharedBatchEvaluator {
         let layers = model.layers
         for (i, l) in layers.enumerated().dropLast() { plan.add("share.panel_w\(i)", floats: (l.inputs + 15) / 16 * 16 * l.outputs) }
         let widest = layers.map(\.outputs).max()!
-        plan.add("share.active_units", floats: SweepEvaluator.floats(chunk * (widest + 1), of: Int.self))
+        plan.add("share.active_units", count: chunk * (widest + 1), of: Int.self)
         plan.add("share.packed_g", floats: chunk * widest * model.classCount + kernelRows)
         return plan
     }

@@ -7,6 +7,10 @@ public struct MemoryPlan: CustomStringConvertible {
     public init() {}
 
     public mutating func add(_ name: String, floats: Int) { entries.append(Entry(name: name, floats: floats)) }
+    /// A buffer of `count` values of `T` (counted in floats, rounded up; read it back with `typed`).
+    public mutating func add<T>(_ name: String, count: Int, of _: T.Type) {
+        add(name, floats: (count * MemoryLayout<T>.stride + 3) / 4)
+    }
     public mutating func add(_ other: MemoryPlan, times: Int = 1) {
         for _ in 0..<times { entries += other.entries }
     }
@@ -18,6 +22,14 @@ public struct MemoryPlan: CustomStringConvertible {
         var out: [String: UnsafeMutablePointer<Float>] = [:]
         for e in entries { out[e.name] = try arena.floats(e.floats, for: e.name) }
         return out
+    }
+
+    /// `buffer` (an entry added with `add(_:count:of:)`) as `count` initialized values of `T`.
+    public static func typed<T>(_ buffer: UnsafeMutablePointer<Float>, count: Int, initialValue: T) -> UnsafeMutablePointer<T> {
+        precondition(MemoryLayout<T>.alignment <= Arena.alignment)
+        let p = UnsafeMutableRawPointer(buffer).bindMemory(to: T.self, capacity: count)
+        p.initialize(repeating: initialValue, count: count)
+        return p
     }
 
     public var description: String {

@@ -33,7 +33,7 @@ func describe(_ m: any StochasticClassifier, card: ModelCard, threads: Int, plan
     }
     lines.append("smoothness   " + (m.smoothness.map { "L = \($0)" } ?? "no L known (smooth condition reported as null)"))
     // one evaluator per worker; `snn evaluate --dry-run` passes its sweep's plan
-    let plan = sweepPlan ?? SweepEvaluator.plan(model: m, configs: [EvaluationConfig(eta: 1, attackSamples: 1, inferenceSamples: 1, seed: 0)])
+    let plan = sweepPlan ?? Evaluator.memoryPlan(model: m, configs: [EvaluationConfig(eta: 1, attackSamples: 1, inferenceSamples: 1, seed: 0)])
     lines.append("memory plan  \(plan.bytes) bytes per worker (\(ByteCount.format(plan.bytes))), \(threads) worker(s): "
                  + "\(plan.bytes * threads) bytes (\(ByteCount.format(plan.bytes * threads))) = default --memory-budget")
     for e in plan.entries { lines.append("  \(e.name.padding(toLength: 18, withPad: " ", startingAt: 0)) \(e.floats) floats") }

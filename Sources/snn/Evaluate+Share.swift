@@ -3,11 +3,11 @@ import SNNModels
 import SNNRobustness
 import SNNRuntime
 
-/// The workers' evaluators: one image at a time (`SweepEvaluator`), or with --share-samples, where
+/// The workers' evaluators: one image at a time (`Evaluator`), or with --share-samples, where
 /// the batched evaluator applies, chunks of up to --share-chunk images that go through every GEMM
 /// together (`SharedBatchEvaluator`; README, "--share-samples").
 enum EvaluationWorkers {
-    case perImage([SweepEvaluator])
+    case perImage([Evaluator])
     case shared([SharedBatchEvaluator])
 
     /// The images per chunk when `configs` on `m` run in shared chunks, or nil (one image at a time).
@@ -19,7 +19,7 @@ enum EvaluationWorkers {
     /// One worker's arena plan.
     static func plan(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int?) -> MemoryPlan {
         if let chunk, let mlp = m as? MatrixGaussianMLP { return SharedBatchEvaluator.plan(model: mlp, configs: configs, chunk: chunk) }
-        return SweepEvaluator.plan(model: m, configs: configs)
+        return Evaluator.memoryPlan(model: m, configs: configs)
     }
 
     /// `--dry-run`: how the images go through the evaluator.
@@ -37,7 +37,7 @@ enum EvaluationWorkers {
         if let chunk, let mlp = m as? MatrixGaussianMLP {
             self = .shared(try arenas.map { try SharedBatchEvaluator(model: mlp, configs: configs, chunk: chunk, arena: $0) })
         } else {
-            self = .perImage(try arenas.map { try SweepEvaluator(model: m, configs: configs, arena: $0) })
+            self = .perImage(try arenas.map { try Evaluator(model: m, configs: configs, arena: $0) })
         }
     }
 
@@ -55,7 +55,7 @@ enum EvaluationWorkers {
             var slot = w
             while slot < n {
                 EvaluationInput.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
-                // every configuration of the sweep, sharing realizations (SweepEvaluator)
+                // every configuration of the sweep, sharing realizations (Evaluator)
                 e.evaluate(index: indices[slot], label: labels[slot], into: results + slot * nc)
                 if let adversarial {
                     for c in 0..<nc { (adversarial + (slot * nc + c) * d).update(from: e.adversarialInput(configuration: c), count: d) }

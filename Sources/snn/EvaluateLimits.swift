@@ -49,20 +49,19 @@ enum EvaluateLimits {
     /// configurations (README, "Sweeps").
     static func work(model m: any StochasticClassifier, configs: [EvaluationConfig]) -> String {
         let noise = (m as? SmoothedClassifier)?.noiseSamples ?? 1
-        var seen: [(Float, Int, UInt32)] = []
+        let plan = EvaluationPlan(configs: configs, model: m)
         var attackRealizations = 0, attackPasses = 0
-        for c in configs where c.eta > 0 && !seen.contains(where: { $0 == (c.eta, c.attackSamples, c.attackSetStream) }) {
-            seen.append((c.eta, c.attackSamples, c.attackSetStream))
+        for c in plan.attacks {
             let steps = c.attack.method == .pgd ? c.attack.pgdSteps : 1
             let perSample = c.attack.loss == .ce ? 2 : 3          // forward + VJP (margin / CW: one more forward)
             attackRealizations += c.attackSamples * steps
             attackPasses += c.attackSamples * steps * perSample
         }
-        let a = seen.count
+        let a = plan.attacks.count
         let inference = configs.map(\.inferenceSamples).max() ?? 0
         var inferencePasses = inference * (1 + (a > 0 ? 2 * a : 0))   // forward of 1 + A rows, a JVP per attack
-        // the Jacobian (k VJPs; SweepEvaluator's choice for the MLP and for 4+ attacks), or a second forward + VJP
-        let fullJacobian = m.gradientStrategy == .fullJacobian || a >= 4
+        // the Jacobian (k VJPs), or a second forward + VJP: the evaluation plan's choice
+        let fullJacobian = plan.strategy == .fullJacobian
         if a > 0 { inferencePasses += inference * (fullJacobian ? m.classCount : 2) }
         let fresh = configs.filter { $0.eta > 0 && $0.fresh }.reduce(0) { $0 + $1.inferenceSamples }
         let variance = configs.first?.varianceSamples ?? 0

@@ -7,7 +7,7 @@ import SNNRuntime
 
 /// `AdversarialWriter` (the file of `snn evaluate --adversarial-out`) read back by a parser written
 /// here from the NumPy format description (NEP 1: magic, version, u16 header length, Python dict
-/// literal) and the IDX layout, and `SweepEvaluator.adversarialInput` against the reported ‖δ‖.
+/// literal) and the IDX layout, and `Evaluator.adversarialInput` against the reported ‖δ‖.
 final class AdversarialWriterTests: XCTestCase {
     var dir = ""
 
@@ -164,8 +164,8 @@ final class AdversarialWriterTests: XCTestCase {
             c.fresh = false
             configs.append(c)
         }
-        let sweep = try SweepEvaluator(model: model, configs: configs,
-                                       arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes))
+        let sweep = try Evaluator(model: model, configs: configs,
+                                       arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: configs).bytes))
         let out = UnsafeMutablePointer<ImageResult>.allocate(capacity: configs.count)
         out.initialize(repeating: ImageResult(), count: configs.count)
         defer { out.deallocate() }

@@ -69,7 +69,7 @@ final class AttackTests: XCTestCase {
         config.fresh = false
         configure(&config.attack)
         XCTAssertNil(config.attack.problem)
-        let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let evaluator = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var moved = 0
         for (i, image) in images.enumerated() {
             let y = Int(labels[i])
@@ -79,7 +79,7 @@ final class AttackTests: XCTestCase {
             let expected = referenceAdversarial(model, config, image: i, x: x, label: y)
             var off = 0, worst = 0.0
             for j in 0..<784 {
-                let err = abs(Double(evaluator.lastDelta[j]) - (expected[j] - x[j]))
+                let err = abs(Double(evaluator.adversarialInput(configuration: 0)[j]) - expected[j])
                 if err > 2e-3 { off += 1 } else { worst = max(worst, err) }
             }
             XCTAssertLessThanOrEqual(off, maxOffPixels, "\(name) image \(i): \(off) pixels differ from the reference")
@@ -109,7 +109,7 @@ final class AttackTests: XCTestCase {
         for norm in [AttackNorm.l2, .linf] {
             var config = EvaluationConfig(eta: norm == .l2 ? 1.0 : 0.05, attackSamples: 2, inferenceSamples: 2, seed: 3)
             config.attack.method = .pgd; config.attack.norm = norm; config.attack.randomStart = true; config.attack.pgdSteps = 2
-            let ev = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+            let ev = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
             for (i, image) in images.enumerated() {
                 ev.input.update(from: image, count: 784)
                 let r = ev.evaluate(index: i, label: Int(labels[i]))

@@ -54,8 +54,8 @@ final class EndToEndTests: XCTestCase {
     func checkAgainstReference(model: MatrixGaussianMLP, images: [[Float]], labels: [UInt8]) throws {
         var config = EvaluationConfig(eta: 1.0, attackSamples: 2, inferenceSamples: 3, seed: 11)
         config.fresh = true
-        let arena = Arena(capacity: ImageEvaluator.plan(model: model).bytes)
-        let evaluator = try ImageEvaluator(model: model, config: config, arena: arena)
+        let arena = Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes)
+        let evaluator = try Evaluator(model: model, configs: [config], arena: arena)
         let d = 784, k = 10
         var linearAgree = 0, checked = 0
         for (i, image) in images.enumerated() {
@@ -132,7 +132,7 @@ final class EndToEndTests: XCTestCase {
         let (images, labels) = try Self.loadImages(3)
         let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 0.8, attackSamples: 3, inferenceSamples: 4, seed: 5)
-        let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let evaluator = try ReferenceImageEvaluator(model: model, config: config, arena: Arena(capacity: ReferenceImageEvaluator.plan(model: model).bytes))
         for (i, image) in images.enumerated() {
             evaluator.input.update(from: image, count: 784)
             _ = evaluator.evaluate(index: i, label: Int(labels[i]))
@@ -151,7 +151,7 @@ final class EndToEndTests: XCTestCase {
         let (images, labels) = try Self.loadImages(12)
         let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 2, inferenceSamples: 3, seed: 1)
-        let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let evaluator = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var summary = Summary(config: config, modelName: "im", lipschitz: nil)
         var writer = JSONLineWriter()
         defer { writer.deallocate() }
@@ -174,8 +174,8 @@ final class EndToEndTests: XCTestCase {
         XCTAssertGreaterThan(sink, 0)
         XCTAssertNotNil(AllocationCounter.threadAllocatedBytes(), "jemalloc counter unavailable")
 
-        // every attack, loss, the variance and the extreme count, with a line prefix, switching
-        // configurations on one evaluator as a sweep does
+        // every attack, loss, the variance and the extreme count, with a line prefix, one
+        // evaluator per attack method (the attack flags are shared by a sweep's configurations)
         var variants: [EvaluationConfig] = []
         for (method, norm, loss) in [(AttackMethod.fgsm, AttackNorm.linf, AttackLoss.ce), (.pgd, .l2, .margin), (.pgd, .linf, .ce), (.fgm, .l2, .cw)] {
             var c = config
@@ -185,11 +185,13 @@ final class EndToEndTests: XCTestCase {
             variants.append(c)
         }
         writer.prefix = RunConstants(model: "im", classes: 10, config: variants[0], lipschitz: nil).linePrefix
+        let evaluators = try variants.map { c in
+            try Evaluator(model: model, configs: [c], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [c]).bytes))
+        }
         func sweep(_ i: Int) {
-            for (n, c) in variants.enumerated() {
-                evaluator.config = c
-                images[i].withUnsafeBufferPointer { evaluator.input.update(from: $0.baseAddress!, count: 784) }
-                let r = evaluator.evaluate(index: i, label: Int(labels[i]), reuseAttack: n == 3)
+            for e in evaluators {
+                images[i].withUnsafeBufferPointer { e.input.update(from: $0.baseAddress!, count: 784) }
+                let r = e.evaluate(index: i, label: Int(labels[i]))
                 summary.add(r)
                 r.write(to: &writer)
                 sink &+= writer.count
@@ -204,8 +206,8 @@ final class EndToEndTests: XCTestCase {
         let (images, labels) = try Self.loadImages(4)
         let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 2, inferenceSamples: 3, seed: 9)
-        let a = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
-        let b = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let a = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
+        let b = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var first: [String] = [], second: [String] = []
         var w = JSONLineWriter(); defer { w.deallocate() }
         for i in 0..<4 {
@@ -222,20 +224,27 @@ final class EndToEndTests: XCTestCase {
     }
 
     /// The two-pass strategy (JVP pass, then one VJP for j and j') reports what the one-pass
-    /// full Jacobian reports.
+    /// full Jacobian reports (to rounding: d_c comes from J̄δ in one, the averaged JVP in the other).
     func testTwoPassAgreesWithFullJacobian() throws {
         let (images, labels) = try Self.loadImages(20)
         let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 3, inferenceSamples: 4, seed: 21)
-        let full = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
-        let two = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let full = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
+        let two = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes),
+                                strategy: .twoPass)
         XCTAssertEqual(full.strategy, .fullJacobian)
-        two.strategy = .twoPass
+        XCTAssertEqual(two.strategy, .twoPass)
         for (i, image) in images.enumerated() {
             full.input.update(from: image, count: 784)
             two.input.update(from: image, count: 784)
             let a = full.evaluate(index: i, label: Int(labels[i])), b = two.evaluate(index: i, label: Int(labels[i]))
-            XCTAssertEqual(a.conditions, b.conditions, "image \(i)")
+            // d_c: ⟨J̄_y − J̄_c, δ⟩ from the Jacobian against the averaged JVP — equal up to rounding
+            XCTAssertEqual(a.conditions?.linear, b.conditions?.linear, "image \(i)")
+            XCTAssertEqual(a.conditions?.minClass, b.conditions?.minClass, "image \(i)")
+            XCTAssertEqual(a.conditions?.runnerUpClass, b.conditions?.runnerUpClass, "image \(i)")
+            if let u = a.conditions?.minRLinear, let v = b.conditions?.minRLinear {
+                XCTAssertEqual(u, v, accuracy: 1e-4 * max(1, abs(u)), "image \(i) min r̃")
+            } else { XCTAssertEqual(a.conditions?.minRLinear, b.conditions?.minRLinear, "image \(i)") }
             XCTAssertEqual(a.adversarialPrediction, b.adversarialPrediction)
             for (u, v, what) in [(a.gradNorm, b.gradNorm, "grad norm"), (a.cosAlpha, b.cosAlpha, "cos α"),
                                  (a.runnerUpGradNorm, b.runnerUpGradNorm, "runner-up grad norm"),
@@ -249,8 +258,8 @@ final class EndToEndTests: XCTestCase {
     func testArenaTooSmallForEvaluatorNamesSize() throws {
         let model = try Self.loadModel()
         let config = EvaluationConfig(eta: 1.5, attackSamples: 1, inferenceSamples: 1, seed: 0)
-        let need = ImageEvaluator.plan(model: model).bytes
-        XCTAssertThrowsError(try ImageEvaluator(model: model, config: config, arena: Arena(capacity: need - 64))) { error in
+        let need = Evaluator.memoryPlan(model: model, configs: [config]).bytes
+        XCTAssertThrowsError(try Evaluator(model: model, configs: [config], arena: Arena(capacity: need - 64))) { error in
             guard let e = error as? OutOfBudget else { return XCTFail("\(error)") }
             XCTAssertEqual(e.needed, need)
         }

@@ -15,8 +15,8 @@ final class LazySamplerEndToEndTests: XCTestCase {
         defer { model.sampler = .explicit }
         var config = EvaluationConfig(eta: 1.5, attackSamples: 10, inferenceSamples: 50, seed: 4)
         config.sampler = sampler.rawValue
-        let sweep = try SweepEvaluator(model: model, configs: [config],
-                                       arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: [config]).bytes))
+        let sweep = try Evaluator(model: model, configs: [config],
+                                       arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var r = ImageResult()
         var out: [Outcome] = []
         for (i, image) in images.enumerated() {
@@ -73,8 +73,8 @@ final class LazySamplerEndToEndTests: XCTestCase {
         model.sampler = .lazy
         defer { model.sampler = .explicit }
         let config = EvaluationConfig(eta: 1.5, attackSamples: 3, inferenceSamples: 5, seed: 1)
-        let sweep = try SweepEvaluator(model: model, configs: [config],
-                                       arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: [config]).bytes))
+        let sweep = try Evaluator(model: model, configs: [config],
+                                       arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var r = ImageResult()
         func run(_ i: Int) {
             sweep.input.update(from: images[i], count: 784)

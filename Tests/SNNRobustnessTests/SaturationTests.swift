@@ -35,7 +35,7 @@ final class SaturationTests: XCTestCase {
         model.initialise(seed: 4, mScale: 14, logStd: -2)
         var config = EvaluationConfig(eta: 1.5, attackSamples: 3, inferenceSamples: 10, seed: 17)
         config.countExtreme = true
-        let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let evaluator = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
         var checked = 0, extremeTotal = 0, zeroAttacks = 0, movingAttacks = 0
         for (i, image) in images.enumerated() {
             let x = image.map(Double.init)

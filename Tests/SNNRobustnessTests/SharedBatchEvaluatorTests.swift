@@ -4,7 +4,7 @@ import SNNRobustness
 import SNNRuntime
 
 /// `--share-samples` in chunks (`SharedBatchEvaluator`, one GEMM per layer and realization for a
-/// chunk of images) against the per-image path (`SweepEvaluator`, one image at a time with its own
+/// chunk of images) against the per-image path (`Evaluator`, one image at a time with its own
 /// workspace and few-row kernels) on real FashionMNIST test images and the bundled VMG with the
 /// explicit sampler: both draw the same shared realizations, so every reported field must agree —
 /// integers exactly, floats to rounding (the GEMMs sum in another order).
@@ -41,8 +41,8 @@ final class SharedBatchEvaluatorTests: XCTestCase {
 
     /// Per-image results: results[i · configs.count + c].
     func perImage(_ model: MatrixGaussianMLP, _ configs: [EvaluationConfig], images: [[Float]], labels: [UInt8]) throws -> [ImageResult] {
-        let sweep = try SweepEvaluator(model: model, configs: configs,
-                                       arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes))
+        let sweep = try Evaluator(model: model, configs: configs,
+                                       arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: configs).bytes))
         XCTAssertEqual(sweep.strategy, .fullJacobian)
         var out = [ImageResult](repeating: ImageResult(), count: images.count * configs.count)
         out.withUnsafeMutableBufferPointer { r in

@@ -4,7 +4,7 @@ import SNNRobustness
 import SNNRuntime
 
 /// The smooth condition (Theorem 3.4; docs/METHOD.md §Smooth condition) end to end on real images:
-/// a randomized-smoothing MLP through `ImageEvaluator`, and the same quantities recomputed with the
+/// a randomized-smoothing MLP through `Evaluator`, and the same quantities recomputed with the
 /// naive Double reference — each smoothed realization is (1/n) Σ_j f(x + σ ε_j, θ) with θ from
 /// `ReferenceMLP` and ε_j read from the noise stream — then r_c = m_c / |d_c/‖δ‖ − L‖δ‖| (∞ when
 /// that is ≥ 0), L = 2/σ².
@@ -40,7 +40,7 @@ final class SmoothedEndToEndTests: XCTestCase {
         var smoothChecked = 0, finiteRadii = 0
         for eta: Float in [0.05, 0.5] {
             let config = EvaluationConfig(eta: eta, attackSamples: 2, inferenceSamples: 2, seed: 13)
-            let evaluator = try ImageEvaluator(model: model, config: config, arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+            let evaluator = try Evaluator(model: model, configs: [config], arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes))
             func reference(_ role: RandomRole, image: Int, samples: Int) -> SmoothedReference {
                 let addresses = (0..<samples).map { config.address(role, image: image, sample: $0) }
                 let noise = addresses.map { a in (0..<draws).map { j -> [Double] in

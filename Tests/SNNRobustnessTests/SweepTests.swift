@@ -4,7 +4,7 @@ import SNNRobustness
 import SNNRuntime
 
 /// The sweep evaluator shares realizations across configurations; each configuration must report
-/// what the one-configuration `ImageEvaluator` (its own attack, inference and fresh passes, the
+/// what the one-configuration `ReferenceImageEvaluator` (its own attack, inference and fresh passes, the
 /// per-sample JVP) reports for it alone.
 final class SweepTests: XCTestCase {
     func grid(_ base: EvaluationConfig, etas: [Float], sa: [Int], si: [Int], independent: Bool = false) -> [EvaluationConfig] {
@@ -32,9 +32,10 @@ final class SweepTests: XCTestCase {
                file: StaticString = #filePath, line: UInt = #line) throws {
         let (images, labels) = try EndToEndTests.loadImages(n)
         let model = try model ?? EndToEndTests.loadModel()
-        let sweep = try SweepEvaluator(model: model, configs: configs,
-                                       arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes), strategy: strategy)
-        let single = try ImageEvaluator(model: model, config: configs[0], arena: Arena(capacity: ImageEvaluator.plan(model: model).bytes))
+        let sweep = try Evaluator(model: model, configs: configs,
+                                       arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: configs).bytes), strategy: strategy)
+        let single = try ReferenceImageEvaluator(model: model, config: configs[0],
+                                                 arena: Arena(capacity: ReferenceImageEvaluator.plan(model: model).bytes))
         single.strategy = strategy
         let out = UnsafeMutablePointer<ImageResult>.allocate(capacity: configs.count)
         out.initialize(repeating: ImageResult(), count: configs.count)
@@ -127,8 +128,8 @@ final class SweepTests: XCTestCase {
         let model = try EndToEndTests.loadModel()
         for strategy in [GradientStrategy.fullJacobian, .twoPass] {
             let configs = grid(base, etas: [0, 1, 2], sa: [1, 2], si: [2, 3])
-            let sweep = try SweepEvaluator(model: model, configs: configs,
-                                           arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes), strategy: strategy)
+            let sweep = try Evaluator(model: model, configs: configs,
+                                           arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: configs).bytes), strategy: strategy)
             let out = UnsafeMutablePointer<ImageResult>.allocate(capacity: configs.count)
             out.initialize(repeating: ImageResult(), count: configs.count)
             defer { out.deallocate() }
@@ -144,13 +145,13 @@ final class SweepTests: XCTestCase {
     func testPlanNamesTheSizeWhenTheArenaIsTooSmall() throws {
         let model = try EndToEndTests.loadModel()
         let configs = grid(base, etas: [1, 2], sa: [1, 2], si: [2])
-        let need = SweepEvaluator.plan(model: model, configs: configs).bytes
-        XCTAssertGreaterThan(need, ImageEvaluator.plan(model: model).bytes)
-        XCTAssertNoThrow(try SweepEvaluator(model: model, configs: configs, arena: Arena(capacity: need)))
-        XCTAssertThrowsError(try SweepEvaluator(model: model, configs: configs, arena: Arena(capacity: need - 64))) { error in
+        let need = Evaluator.memoryPlan(model: model, configs: configs).bytes
+        XCTAssertGreaterThan(need, Evaluator.memoryPlan(model: model, configs: [configs[0]]).bytes)
+        XCTAssertNoThrow(try Evaluator(model: model, configs: configs, arena: Arena(capacity: need)))
+        XCTAssertThrowsError(try Evaluator(model: model, configs: configs, arena: Arena(capacity: need - 64))) { error in
             XCTAssertTrue(error is OutOfBudget, "\(error)")
         }
         let clean = grid(base, etas: [0], sa: [1], si: [2, 3])   // no attack: the plan still fits exactly
-        XCTAssertNoThrow(try SweepEvaluator(model: model, configs: clean, arena: Arena(capacity: SweepEvaluator.plan(model: model, configs: clean).bytes)))
+        XCTAssertNoThrow(try Evaluator(model: model, configs: clean, arena: Arena(capacity: Evaluator.memoryPlan(model: model, configs: clean).bytes)))
     }
 }

@@ -8,7 +8,7 @@ h = x̃ W, x̃ = s·[x, 1], s = 1/√r (or 1 if the card's architecture.input_sc
 W = M + diag(exp(log_sqrt_u)) E diag(exp(log_sqrt_v)), E iid N(0, 1) (W = M for a layer that
 architecture.stochastic_layers marks deterministic); ReLU between layers, softmax at the end.
 
-Per image (or per batch of images sharing realizations, --share-samples), as snn's SweepEvaluator
+Per image (or per batch of images sharing realizations, --share-samples), as snn's Evaluator
 does it for the MLP (its "full Jacobian" strategy):
   attack     S_A realizations: forward x, VJP of −f_y (cotangent −e_y on the probabilities),
              g = Σ_s; x_adv = clip(x + η g/‖g‖, 0, 1) (δ = 0 when g = 0)

@@ -1,6 +1,6 @@
 // Per-image evaluation throughput of the 784-128-128-10 matrix-Gaussian MLP (random parameters):
-// one ImageEvaluator, FGM attack with S_A attack samples, S_I inference (+ S_I fresh) samples;
-// and one SweepEvaluator over the reproduction's FGM grid (6 η × 4 S_A at S_I = 100, no fresh set)
+// one Evaluator of one configuration, FGM attack with S_A attack samples, S_I inference (+ S_I fresh) samples;
+// and one Evaluator over the reproduction's FGM grid (6 η × 4 S_A at S_I = 100, no fresh set)
 // beside its single configuration (η = 1.5, S_A = 100), to show what the sharing saves.
 // `throughput` is images/s; the malloc metrics must stay 0 (everything lives in the arena).
 import Benchmark
@@ -12,10 +12,9 @@ let benchmarks: @Sendable () -> Void = {
     let model = MatrixGaussianMLP(sizes: [784, 128, 128, 10])
     model.initialise(seed: 1, mScale: 1, logStd: -4)
     for (sa, si) in [(1, 100), (10, 100), (100, 100)] {
-        let arena = Arena(capacity: ImageEvaluator.plan(model: model).bytes)
-        let evaluator = try! ImageEvaluator(
-            model: model, config: EvaluationConfig(eta: 1.5, attackSamples: sa, inferenceSamples: si, seed: 0),
-            arena: arena)
+        let config = EvaluationConfig(eta: 1.5, attackSamples: sa, inferenceSamples: si, seed: 0)
+        let arena = Arena(capacity: Evaluator.memoryPlan(model: model, configs: [config]).bytes)
+        let evaluator = try! Evaluator(model: model, configs: [config], arena: arena)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 784)
         NormalStream.fill(u, count: 784, address: RandomAddress(seed: 5, role: .noise, image: 0, sample: 0), tensor: 0)
         for i in 0..<784 { evaluator.input[i] = min(1, max(0, 0.5 + 0.25 * u[i])) }
@@ -40,8 +39,8 @@ let benchmarks: @Sendable () -> Void = {
             c.fresh = false
             return c
         }
-        let arena = Arena(capacity: SweepEvaluator.plan(model: model, configs: configs).bytes)
-        let sweep = try! SweepEvaluator(model: model, configs: configs, arena: arena)
+        let arena = Arena(capacity: Evaluator.memoryPlan(model: model, configs: configs).bytes)
+        let sweep = try! Evaluator(model: model, configs: configs, arena: arena)
         let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: configs.count)
         results.initialize(repeating: ImageResult(), count: configs.count)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 784)

@@ -17,67 +17,65 @@ import SNNRuntime
 /// cotangent e_i/p_i − e_j/p_j on the probabilities is exactly e_i − e_j on the logits. A sample
 /// whose p_i or p_j underflows below the smallest normal float cannot give its logit gradient this
 /// way and is left out of the sum (README: a limitation of the probability-level interface).
-extension ImageEvaluator {
-    /// `reuseDirection`: FGM/FGSM only — the previous call was the same image, S_A, attack set and
-    /// loss, so g and f^A at x are still in the buffers (the direction does not depend on η).
-    func runAttack(index: Int, label y: Int, into r: inout ImageResult, reuseDirection: Bool = false) {
-        let a = config.attack, eta = config.eta
-        let target = a.target.resolve(label: y, classes: k)
-        r.target = target ?? -1
-        let pgd = a.method == .pgd
-        // the iterate lives in xadv
-        xadv.update(from: x, count: d)
-        if pgd && a.randomStart {
-            randomStart(index: index)
-            attackPrediction(at: x, index: index, into: &r)
-        }
-        let steps = pgd ? a.pgdSteps : 1
-        let stepSize = pgd ? a.stepSize(eta: eta) : eta
-        for t in 0..<steps {
-            if !(reuseDirection && !pgd) { direction(at: xadv, index: index, step: t, label: y, target: target) }
-            if t == 0 && !(pgd && a.randomStart) { r.attackPrediction = argmax(pA) }  // f^A(x): step 0 is at x
-            // step: x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (docs/METHOD.md §PGD)
-            switch a.norm {
-            case .l2:
-                let n = Vec.scaledNorm(g, d)
-                if n > 0 { Vec.axpy(stepSize / n, g, xadv, d) }
-            case .linf:
-                for i in 0..<d { xadv[i] += g[i] > 0 ? stepSize : (g[i] < 0 ? -stepSize : 0) }
+extension Evaluator {
+    /// Every distinct attack of the plan: x_adv and δ into row a of xadvs / deltas, the attack
+    /// fields of the result into outcomes[a].
+    func runAttacks(index: Int, label y: Int) {
+        for (a, cfg) in plan.attacks.enumerated() {
+            if plan.usePrefixes {
+                if plan.passStart[a] {
+                    // one pass over the set's largest S_A; the direction of each S_A is copied out
+                    let f = plan.passFirstRow[a]
+                    direction(cfg, samples: plan.passSamples[a], at: b.x, index: index, step: 0, label: y,
+                              target: cfg.attack.target.resolve(label: y, classes: k),
+                              prefixes: DirectionPrefixes(sizes: b.prefixSizes + f, count: plan.passRows[a], g: b.prefixG + f * d,
+                                                          p: b.prefixP + f * k))
+                }
+                b.g.update(from: b.prefixG + plan.prefixRow[a] * d, count: d)
+                b.pA.update(from: b.prefixP + plan.prefixRow[a] * k, count: k)
             }
-            if pgd { project(eta: eta, norm: a.norm) }
-            for i in 0..<d { xadv[i] = min(max(xadv[i], 0), 1) }
+            var r = ImageResult()
+            runAttack(cfg, attack: a, index: index, label: y, into: &r, reuseDirection: plan.usePrefixes || plan.sharesDirection[a])
+            b.outcomes[a] = r
         }
-        var l2: Float = 0, linf: Float = 0
-        for i in 0..<d {
-            let dv = xadv[i] - x[i]
-            delta[i] = dv
-            l2 += dv * dv; linf = max(linf, abs(dv))
-        }
-        r.deltaNorm = l2.squareRoot(); r.deltaLinf = linf
     }
 
-    /// PGD projection of the iterate onto the η-ball around x (before clipping to [0, 1]).
-    func project(eta: Float, norm: AttackNorm) {
-        switch norm {
-        case .l2:
-            var ss: Float = 0
-            for i in 0..<d { let t = xadv[i] - x[i]; ss += t * t }
-            let n = ss.squareRoot()
-            if n > eta {
-                let s = eta / n
-                for i in 0..<d { xadv[i] = x[i] + s * (xadv[i] - x[i]) }
-            }
-        case .linf:
-            for i in 0..<d { xadv[i] = x[i] + min(max(xadv[i] - x[i], -eta), eta) }
+    /// Attack `a` of the plan (configuration `cfg`): the iterate lives in row a of xadvs.
+    /// `reuseDirection`: FGM/FGSM only — g and f^A at x are already in the buffers (a prefix
+    /// pass, or the previous attack with the same S_A and set: the direction does not depend on η).
+    func runAttack(_ cfg: EvaluationConfig, attack a: Int, index: Int, label y: Int, into r: inout ImageResult, reuseDirection: Bool) {
+        let atk = cfg.attack, eta = cfg.eta
+        let target = atk.target.resolve(label: y, classes: k)
+        r.target = target ?? -1
+        let pgd = atk.method == .pgd
+        let xadv = b.xadvs + a * d
+        xadv.update(from: b.x, count: d)
+        if pgd && atk.randomStart {
+            randomStart(cfg, index: index, into: xadv)
+            r.attackPrediction = attackPrediction(cfg, at: b.x, index: index)
         }
+        let steps = pgd ? atk.pgdSteps : 1
+        let stepSize = pgd ? atk.stepSize(eta: eta) : eta
+        for t in 0..<steps {
+            if !(reuseDirection && !pgd) {
+                direction(cfg, samples: cfg.attackSamples, at: xadv, index: index, step: t, label: y, target: target)
+            }
+            if t == 0 && !(pgd && atk.randomStart) { r.attackPrediction = argmax(b.pA) }  // f^A(x): step 0 is at x
+            // x_{t+1} = x_t + ν·(g/‖g‖ | sign g); a zero gradient gives no step (docs/METHOD.md §PGD)
+            AttackStep.step(xadv, along: b.g, length: stepSize, norm: atk.norm, count: d)
+            if pgd { AttackStep.project(xadv, around: b.x, eta: eta, norm: atk.norm, count: d) }
+            AttackStep.clip(xadv, count: d)
+        }
+        let norms = AttackStep.delta(b.deltas + a * d, from: b.x, to: xadv, count: d)
+        r.deltaNorm = norms.l2; r.deltaLinf = norms.linf
     }
 
     /// x_0 = clip(x + u) with u uniform in the η-ball: L∞ per pixel U(−η, η); L2 a normal direction
     /// scaled to η·U^{1/d}. Drawn from the attack stream of the image (sample field 0xFFFF_FFFF).
-    func randomStart(index: Int) {
-        let eta = config.eta
-        let address = config.address(.attack, image: index, sample: Int(UInt32.max))
-        switch config.attack.norm {
+    func randomStart(_ cfg: EvaluationConfig, index: Int, into xadv: UnsafeMutablePointer<Float>) {
+        let eta = cfg.eta, x = b.x, g = b.g
+        let address = cfg.address(.attack, image: index, sample: Int(UInt32.max))
+        switch cfg.attack.norm {
         case .linf:
             var e = 0
             while e < d {
@@ -96,27 +94,28 @@ extension ImageEvaluator {
             let n = Vec.norm(g, d)
             if n > 0 { for i in 0..<d { xadv[i] = x[i] + radius / n * g[i] } }
         }
-        for i in 0..<d { xadv[i] = min(max(xadv[i], 0), 1) }
+        AttackStep.clip(xadv, count: d)
     }
 
     /// f^A(x) with the step-0 attack set (only needed when PGD starts away from x).
-    func attackPrediction(at point: UnsafePointer<Float>, index: Int, into r: inout ImageResult) {
-        zero(pA, k)
-        for s in 0..<config.attackSamples {
-            ws.sample(config.address(.attack, image: index, sample: s, step: 0))
+    func attackPrediction(_ cfg: EvaluationConfig, at point: UnsafePointer<Float>, index: Int) -> Int {
+        zero(b.pA, k)
+        for s in 0..<cfg.attackSamples {
+            ws.sample(cfg.address(.attack, image: index, sample: s, step: 0))
             ws.input(row: 0).update(from: point, count: d)
-            Vec.axpy(1, ws.forward(rows: 1).row(0), pA, k)
+            Vec.axpy(1, ws.forward(rows: 1).row(0), b.pA, k)
         }
-        r.attackPrediction = argmax(pA)
+        return argmax(b.pA)
     }
 
-    /// g ← ascent direction of the attacker's objective at `point` over attack set `step`
-    /// (samples at step `step` of the attack stream); pA ← Σ_s f(point, θ_s).
+    /// g ← ascent direction of the attacker's objective at `point` over the first `samples` samples
+    /// of attack set `step` (step `step` of the attack stream of `cfg`); pA ← Σ_s f(point, θ_s).
     /// `prefixes` (cross-entropy only): the direction is a plain sum over samples, so with nested
     /// sets every smaller S_A's direction is a prefix of this pass; they are copied out on the way.
-    func direction(at point: UnsafePointer<Float>, index: Int, step: Int, label y: Int, target: Int?,
-                   prefixes: DirectionPrefixes? = nil) {
-        let loss = config.attack.loss, S = config.attackSamples
+    func direction(_ cfg: EvaluationConfig, samples S: Int, at point: UnsafePointer<Float>, index: Int, step: Int, label y: Int,
+                   target: Int?, prefixes: DirectionPrefixes? = nil) {
+        let loss = cfg.attack.loss
+        let g = b.g, pA = b.pA, gradRow = b.gradRow, attackCot = b.attackCot, logMean = b.logMean
         zero(g, d); zero(pA, k)
         let gradOut = Matrix(gradRow, rows: 1, cols: d)
         let cotRow = Matrix(attackCot, rows: 1, cols: k)
@@ -128,7 +127,7 @@ extension ImageEvaluator {
         }
         deferring?.clearDeferredMean()
         func realize(_ s: Int) -> UnsafePointer<Float> {
-            ws.sample(config.address(.attack, image: index, sample: s, step: step))
+            ws.sample(cfg.address(.attack, image: index, sample: s, step: step))
             ws.input(row: 0).update(from: point, count: d)
             return UnsafePointer(ws.forward(rows: 1).row(0))
         }
