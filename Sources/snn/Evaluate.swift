@@ -87,20 +87,16 @@ struct Evaluate: ParsableCommand {
         }
         let configs = sweep(base)
         let nc = configs.count
-        // one sweep evaluator per worker: its arena grows with the sweep's attacks and configurations
-        // (with --share-samples, where it applies, one chunk evaluator per worker: Evaluate+Share.swift)
-        let chunk = EvaluationWorkers.sharedChunk(model: m, configs: configs, chunk: shareChunk ?? EvaluateLimits.defaultShareChunk)
-        let workerPlan = EvaluationWorkers.plan(model: m, configs: configs, chunk: chunk)
-        let perWorker = workerPlan.bytes
-        let batch = threads * (chunk ?? 8)
-        let advFloats = adversarialOut == nil ? 0 : batch * nc * m.inputSize   // x_adv of a batch, in line order
-        let staging = Arena.footprint(batch * m.inputSize, of: Float.self) + Arena.footprint(batch * m.inputSize, of: UInt8.self)
-            + (advFloats > 0 ? Arena.footprint(advFloats, of: Float.self) : 0)
-        let needed = perWorker * threads + staging
+        // one evaluator per worker, whose arena grows with the sweep's attacks and configurations
+        // (with --share-samples, where it applies, one chunk evaluator: EvaluationWorkers)
+        let memory = EvaluationMemory(model: m, configs: configs, threads: threads,
+                                      shareChunk: shareChunk ?? EvaluateLimits.defaultShareChunk, keepAdversarial: adversarialOut != nil)
+        let needed = memory.total
         if dryRun {
+            let workerPlan = EvaluationWorkers.plan(model: m, configs: configs, chunk: memory.chunk)
             print(describe(m, card: card, threads: threads, plan: workerPlan))
-            print(EvaluationWorkers.describeMode(model: m, configs: configs, chunk: chunk))
-            print("input staging \(staging) bytes (\(batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
+            print(EvaluationWorkers.describeMode(model: m, configs: configs, chunk: memory.chunk))
+            print("input staging \(memory.staging) bytes (\(memory.batch) images); total arena \(needed) bytes (\(ByteCount.format(needed)))")
             if let physical = Arena.physicalMemory, needed > physical {
                 print("  more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical))): the run would be refused")
             }
@@ -120,122 +116,43 @@ struct Evaluate: ParsableCommand {
         // --labels, one per image, CIFAR-10 labels from the records (EvaluateInput.swift).
         var input = try EvaluationInput.open(format: format.imageFormat, layout: layout, labelsPath: labels, card: card,
                                              usage: usageFailure)
-        let labelSource = input.labelSource
         let total = min(input.stream.declaredCount ?? .max, limit ?? .max)
         if adversarialFormat == .idx && !(input.stream is IDXImageStream) {
             usageFailure("--adversarial-format idx needs IDX (uint8) images on stdin; use npy")
         }
-        let batchLabels = UnsafeMutablePointer<Int>.allocate(capacity: batch)
-        let batchIndices = UnsafeMutablePointer<Int>.allocate(capacity: batch)
-        batchIndices.initialize(repeating: 0, count: batch)
-        defer { batchIndices.deallocate() }
-        let anyTargetClash = configs.contains { $0.eta > 0 }
-        batchLabels.initialize(repeating: 0, count: batch)
-        defer { batchLabels.deallocate() }
-
-        let arenas = try (0..<threads).map { w in try Arena(reserving: (budget - staging) / threads, for: "the arena of worker \(w)") }
-        let workers = try EvaluationWorkers(model: m, configs: configs, arenas: arenas, chunk: chunk)
-        let stagingArena = try Arena(reserving: staging, for: "the input staging arena")
-        let bpv = input.bytesPerValue   // the staging holds bytes or Floats (both fit: see `staging`)
-        let raw = try stagingArena.allocate(batch * m.inputSize * bpv, of: UInt8.self, for: "input staging")
-        let advBatch = advFloats > 0 ? try stagingArena.allocate(advFloats, of: Float.self, for: "x_adv staging") : nil
         let advWriter = try adversarialOut.map {
             try AdversarialWriter(path: $0, format: adversarialFormat ?? .npy, channels: input.stream.channels,
                                   height: input.stream.height, width: input.stream.width)
         }
         // outside the arena: one result per image of a batch and configuration (threads × --share-chunk
         // images with --share-samples), refused like an arena beyond physical memory
-        try EvaluateLimits.checkPhysicalMemory(batch * nc * MemoryLayout<ImageResult>.stride,
-                                               what: "the results of a batch (\(batch) images × \(nc) configurations)")
-        let results = UnsafeMutablePointer<ImageResult>.allocate(capacity: batch * nc)
-        results.initialize(repeating: ImageResult(), count: batch * nc)
-        defer { results.deallocate() }
-        let pool = WorkerPool(count: threads)
-        var sums = configs.map { Summary(config: $0, modelName: card.name, lipschitz: m.smoothness) }
-        var writer = JSONLineWriter(prefix: RunConstants(model: card.name, classes: m.classCount, config: configs[0], lipschitz: m.smoothness).linePrefix)
-        defer { writer.deallocate() }
+        try EvaluateLimits.checkPhysicalMemory(memory.batch * nc * MemoryLayout<ImageResult>.stride,
+                                               what: "the results of a batch (\(memory.batch) images × \(nc) configurations)")
+        let stream = try EvaluationStream(model: m, configs: configs, modelName: card.name, threads: threads,
+                                          shareChunk: shareChunk ?? EvaluateLimits.defaultShareChunk,
+                                          keepAdversarial: advWriter != nil, budget: budget)
         var progress = ProgressReporter(mode: self.progress, interval: progressInterval, total: total == .max ? nil : total)
-        let d = m.inputSize, k = m.classCount
 
         let started = DispatchTime.now().uptimeNanoseconds
-        var next = 0, evaluated = 0, exhausted = false, limited = false
-        var pendingError: Error? = nil
-        while next < total && pendingError == nil {
-            // read a batch (a read error ends the run after the images already read are written)
-            var count = 0
-            while count < batch && next < total {
-                // latency: a slow producer gets each line as soon as its image is done, so a
-                // batch ends early when stdin has nothing ready (fast inputs still fill batches)
-                if count > 0 && !stdinReady() { break }
-                let label: Int
-                let index = next
-                do {
-                    guard let l = try input.next(into: raw + count * d * bpv, index: index) else { exhausted = true; break }
-                    label = l
-                } catch { pendingError = error; break }
-                next += 1
-                if let shard, index % shard.count != shard.index { continue }   // another shard's image
-                if label < 0 || label >= k {
-                    pendingError = DataFailure(message: "\(labelSource): record \(index) has label \(label), but the model has \(k) classes")
-                    break
-                }
-                if case .fixed(let t) = base.attack.target, t == label, anyTargetClash {
-                    pendingError = DataFailure(message: "\(labelSource): record \(index) has label \(label), the same as --target \(t): "
-                                               + "a targeted attack needs another class (use --target next for (label + 1) mod classes)")
-                    break
-                }
-                batchLabels[count] = label
-                batchIndices[count] = index
-                count += 1
-            }
-            let n = count
-            pool.run { w in
-                workers.run(worker: w, threads: self.threads, count: n, raw: raw, bytesPerValue: bpv, d: d,
-                            indices: batchIndices, labels: batchLabels, results: results, adversarial: advBatch)
-            }
-            var written = 0
-            lines: for slot in 0..<n {
-                // an image whose results are not finite (absurd weights) is an error: its lines
-                // are not written, the images before it are kept
-                for c in 0..<nc {
-                    if let field = EvaluateLimits.nonFiniteField(results[slot * nc + c], configs[c]) {
-                        pendingError = DataFailure(message: "image \(batchIndices[slot]): model \(card.name) gives a non-finite \(field) "
-                                                   + "(configuration \(c + 1) of \(nc)); no line is written for it and the run stops")
-                        break lines
-                    }
-                }
-                for c in 0..<nc {
-                    results[slot * nc + c].write(to: &writer)
-                    guard !writer.overflowed else {   // cannot happen: the buffer is sized from the prefix
-                        pendingError = DataFailure(message: "image \(batchIndices[slot]): its JSON line does not fit the \(writer.capacity)-byte line buffer")
-                        break lines
-                    }
-                    sums[c].add(results[slot * nc + c])
-                    writeAll(1, writer.bytes, writer.count)
-                    if let advWriter, let advBatch {
-                        do { try advWriter.append(advBatch + (slot * nc + c) * d) } catch { fail(error) }
-                    }
-                }
-                written += 1
-            }
-            if let advWriter { do { try advWriter.sync() } catch { fail(error) } }
-            evaluated += written
-            if pendingError != nil { break }
-            if n == 0 && (exhausted || next >= total) { break }
-            progress.update(done: next)
-        }
-        // the end of the images and labels (no trailing byte, gzip trailers), unless --limit stopped early
-        if pendingError == nil {
-            do { limited = try input.finish() } catch { pendingError = error }
-        }
-        withExtendedLifetime(stagingArena) {}  // `raw` points into it
-        progress.finish(done: next)
+        let outcome = stream.run(
+            &input, limit: limit, shard: shard.map { ($0.index, $0.count) } ?? (0, 1),
+            line: { writeAll(1, $0, $1) },
+            adversarial: advWriter.map { w in { x in do { try w.append(x) } catch { fail(error) } } },
+            batchDone: { read in
+                if let advWriter { do { try advWriter.sync() } catch { fail(error) } }
+                progress.update(done: read)
+            })
+        let pendingError = outcome.error.map { input.describe($0, model: card.name) }
+        progress.finish(done: outcome.read)
         if let advWriter { do { try advWriter.finish() } catch { fail(error) } }
-        if let summary { try writeJSONAtomically(summaryFile(sums, limited: limited, incomplete: pendingError.map { "\($0)" }), to: summary) }
+        let sums = stream.summaries
+        if let summary {
+            try writeJSONAtomically(summaryFile(sums, limited: outcome.limited, incomplete: pendingError.map { "\($0)" }), to: summary)
+        }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         for sum in sums { FileHandle.standardError.write(sum.text.data(using: .utf8)!) }
         FileHandle.standardError.write(String(format: "  %d images in %.1f s (%.1f images/s, %d threads)\n",
-                                              evaluated, seconds, Double(evaluated) / max(seconds, 1e-9), threads).data(using: .utf8)!)
+                                              outcome.evaluated, seconds, Double(outcome.evaluated) / max(seconds, 1e-9), threads).data(using: .utf8)!)
         if let pendingError { throw pendingError }
     }
 }

@@ -7,7 +7,7 @@ import SNNRobustness
 /// time: the format is given or sniffed, the image shape is checked against the model card, and
 /// the label count against the image count before the first record; once the images are read,
 /// the end of both streams is checked (unless `--limit` stopped the reading on purpose).
-struct EvaluationInput {
+struct EvaluationInput: EvaluationSource {
     var stream: any ImageStream
     var labels: LabelStream?
     /// Named in label errors: the label file, or the image stream when the records carry labels.
@@ -79,17 +79,28 @@ struct EvaluationInput {
         return false
     }
 
-    /// Pixels of one staged image as the model's Floats: bytes × (1/255) (the same arithmetic for
-    /// IDX, CIFAR-10 and uint8 .npy), Floats copied.
-    static func convert(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count d: Int, bytesPerValue: Int) {
-        if bytesPerValue == 4 {
-            dst.update(from: src.assumingMemoryBound(to: Float.self), count: d)
-        } else {
-            let b = src.assumingMemoryBound(to: UInt8.self)
-            for i in 0..<d { dst[i] = Float(b[i]) * (1 / 255) }
+    /// Reading stdin would not block (EvaluationSource: a batch ends early otherwise).
+    func isReady() -> Bool { stdinReady() }
+
+    /// A stream error in words: the typed errors of `EvaluationStream` name the label source and
+    /// the model; read errors pass through.
+    func describe(_ error: Error, model: String) -> Error {
+        guard let e = error as? EvaluationStreamError else { return error }
+        switch e {
+        case .labelOutOfRange(let record, let label, let classes):
+            return DataFailure(message: "\(labelSource): record \(record) has label \(label), but the model has \(classes) classes")
+        case .labelIsTarget(let record, let label, let target):
+            return DataFailure(message: "\(labelSource): record \(record) has label \(label), the same as --target \(target): "
+                               + "a targeted attack needs another class (use --target next for (label + 1) mod classes)")
+        case .nonFinite(let image, let field, let c, let nc):
+            return DataFailure(message: "image \(image): model \(model) gives a non-finite \(field) "
+                               + "(configuration \(c + 1) of \(nc)); no line is written for it and the run stops")
+        case .lineTooLong(let image, let capacity):
+            return DataFailure(message: "image \(image): its JSON line does not fit the \(capacity)-byte line buffer")
         }
     }
 }
+
 
 extension NPYLayout: ExpressibleByArgument {}
 

@@ -80,19 +80,4 @@ enum EvaluateLimits {
                                     reason: "more than the machine's physical memory, \(physical) bytes (\(ByteCount.format(physical)))")
         }
     }
-
-    /// The first field of `r` that is not finite where a working model gives a finite value
-    /// (NaN stands for "not computed" elsewhere, so only always-computed fields are checked).
-    static func nonFiniteField(_ r: ImageResult, _ config: EvaluationConfig) -> String? {
-        if !r.cleanProbability.isFinite { return "clean_probability" }
-        if config.varianceSamples > 0, !r.predictionVariance.isFinite { return "prediction_variance" }
-        guard r.attacked else { return nil }
-        if !r.deltaNorm.isFinite { return "delta_norm" }
-        if !r.deltaLinf.isFinite { return "delta_linf" }
-        if !r.minMargin.isFinite { return "runner_up_margin" }
-        if r.gradNorm.isNaN || r.gradNorm.isInfinite { return "grad_norm" }
-        if r.runnerUpGradNorm.isNaN || r.runnerUpGradNorm.isInfinite { return "runner_up_grad_norm" }
-        if let c = r.conditions, c.minRLinear.isNaN { return "min_r_linear" }
-        return nil
-    }
 }

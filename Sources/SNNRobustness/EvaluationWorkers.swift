@@ -1,29 +1,27 @@
-import Foundation
 import SNNModels
-import SNNRobustness
 import SNNRuntime
 
-/// The workers' evaluators: one image at a time (`Evaluator`), or with --share-samples, where
-/// the batched evaluator applies, chunks of up to --share-chunk images that go through every GEMM
-/// together (`SharedBatchEvaluator`; README, "--share-samples").
-enum EvaluationWorkers {
+/// The workers' evaluators: one image at a time (`Evaluator`), or when images share realizations
+/// and the batched evaluator applies, chunks of up to `chunk` images that go through every GEMM
+/// together (`SharedBatchEvaluator`; README, "--share-samples"). `EvaluationStream` drives them.
+public enum EvaluationWorkers {
     case perImage([Evaluator])
     case shared([SharedBatchEvaluator])
 
     /// The images per chunk when `configs` on `m` run in shared chunks, or nil (one image at a time).
-    static func sharedChunk(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int) -> Int? {
+    public static func sharedChunk(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int) -> Int? {
         guard configs[0].shareSamples, SharedBatchEvaluator.unsupported(model: m, configs: configs) == nil else { return nil }
         return chunk
     }
 
     /// One worker's arena plan.
-    static func plan(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int?) -> MemoryPlan {
+    public static func plan(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int?) -> MemoryPlan {
         if let chunk, let mlp = m as? MatrixGaussianMLP { return SharedBatchEvaluator.plan(model: mlp, configs: configs, chunk: chunk) }
         return Evaluator.memoryPlan(model: m, configs: configs)
     }
 
     /// `--dry-run`: how the images go through the evaluator.
-    static func describeMode(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int?) -> String {
+    public static func describeMode(model m: any StochasticClassifier, configs: [EvaluationConfig], chunk: Int?) -> String {
         if let chunk {
             return "evaluation   --share-samples in chunks of \(chunk) images per worker: one GEMM per layer and realization for a chunk"
         }
@@ -33,7 +31,7 @@ enum EvaluationWorkers {
         return "evaluation   one image at a time per worker"
     }
 
-    init(model m: any StochasticClassifier, configs: [EvaluationConfig], arenas: [Arena], chunk: Int?) throws {
+    public init(model m: any StochasticClassifier, configs: [EvaluationConfig], arenas: [Arena], chunk: Int?) throws {
         if let chunk, let mlp = m as? MatrixGaussianMLP {
             self = .shared(try arenas.map { try SharedBatchEvaluator(model: mlp, configs: configs, chunk: chunk, arena: $0) })
         } else {
@@ -46,7 +44,7 @@ enum EvaluationWorkers {
     /// `adversarial` is given, x_adv of (slot, configuration c) at adversarial + (s·nc + c)·d.
     /// Per image, worker w takes slots w, w + threads, …; in shared chunks, a contiguous range of
     /// at most one chunk (n ≤ threads · chunk). Results do not depend on the split.
-    func run(worker w: Int, threads: Int, count n: Int, raw: UnsafeMutablePointer<UInt8>, bytesPerValue bpv: Int, d: Int,
+    public func run(worker w: Int, threads: Int, count n: Int, raw: UnsafeMutablePointer<UInt8>, bytesPerValue bpv: Int, d: Int,
              indices: UnsafePointer<Int>, labels: UnsafePointer<Int>, results: UnsafeMutablePointer<ImageResult>,
              adversarial: UnsafeMutablePointer<Float>?) {
         switch self {
@@ -54,7 +52,7 @@ enum EvaluationWorkers {
             let e = evaluators[w], nc = e.configs.count
             var slot = w
             while slot < n {
-                EvaluationInput.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
+                Self.convert(raw + slot * d * bpv, into: e.input, count: d, bytesPerValue: bpv)
                 // every configuration of the sweep, sharing realizations (Evaluator)
                 e.evaluate(index: indices[slot], label: labels[slot], into: results + slot * nc)
                 if let adversarial {
@@ -68,7 +66,7 @@ enum EvaluationWorkers {
             guard hi > lo else { return }
             precondition(hi - lo <= e.chunk)
             for slot in lo..<hi {
-                EvaluationInput.convert(raw + slot * d * bpv, into: e.input + (slot - lo) * d, count: d, bytesPerValue: bpv)
+                Self.convert(raw + slot * d * bpv, into: e.input + (slot - lo) * d, count: d, bytesPerValue: bpv)
             }
             e.evaluate(count: hi - lo, indices: indices + lo, labels: labels + lo, into: results + lo * nc)
             if let adversarial {
@@ -78,6 +76,17 @@ enum EvaluationWorkers {
                     }
                 }
             }
+        }
+    }
+
+    /// Pixels of one staged image as the model's Floats: bytes × (1/255) (the same arithmetic for
+    /// IDX, CIFAR-10 and uint8 .npy), Floats copied.
+    public static func convert(_ src: UnsafeRawPointer, into dst: UnsafeMutablePointer<Float>, count d: Int, bytesPerValue: Int) {
+        if bytesPerValue == 4 {
+            dst.update(from: src.assumingMemoryBound(to: Float.self), count: d)
+        } else {
+            let b = src.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<d { dst[i] = Float(b[i]) * (1 / 255) }
         }
     }
 }
