@@ -101,6 +101,7 @@ expect "--inference-samples above the limit" 2 "--inference-samples 100001 is ab
 expect "--attack-samples 2^63-1" 2 "--attack-samples 9223372036854775807 is above the limit of 100000" -- "$SNN" evaluate --labels "$labels" --attack-samples 9223372036854775807
 expect "--variance-samples above the limit" 2 "--variance-samples 100001 is above the limit of 100000" -- "$SNN" evaluate --labels "$labels" --variance-samples 100001
 expect "--pgd-steps above the limit" 2 "--pgd-steps 10001 is above the limit of 10000" -- "$SNN" evaluate --labels "$labels" --attack pgd --pgd-steps 10001
+expect "--independent-sets with 256 values" 2 "--attack-samples lists 256 values; with --independent-sets at most 255" -- "$SNN" evaluate --labels "$labels" --independent-sets --attack-samples "$(seq -s, 1 256)"
 expect "info --threads beyond 256" 2 "--threads must be between 1 and 256" -- "$SNN" info --model models/im-fmnist --threads 9223372036854775807
 expect "card --variance-samples above the limit" 2 "--variance-samples must be between 0 and 100000, got 100001" -- "$SNN" card --model "$tmp/none" --variance-samples 100001
 expect "too many sweep configurations" 2 "the sweep has 10201 configurations .* above the limit of 10000" -- "$SNN" evaluate --labels "$labels" --eta 1 --attack-samples "$(seq -s, 1 101)" --inference-samples "$(seq -s, 1 101)"

@@ -27,7 +27,8 @@ public final class LazyGaussianMatrix {
     public private(set) var materialized = false
     var draws = 0
     var address = RandomAddress(seed: 0, role: .inference, image: 0, sample: 0)
-    let tensor: Int
+    /// Counter tensors of the revealed products' draws and of a materialized rest (RandomReservations).
+    let tensor, restTensor: Int
     /// Relative size below which the part of a query outside the revealed span is treated as
     /// rounding: √r · ε₃₂ ≈ 2e-6 for r = 785, so 1e-5 keeps real directions and drops noise.
     static let tolerance: Float = 1e-5
@@ -46,10 +47,10 @@ public final class LazyGaussianMatrix {
         return plan
     }
 
-    public init(rows r: Int, cols c: Int, leftCapacity: Int, rightCapacity: Int, tensor: Int, prefix: String,
+    public init(rows r: Int, cols c: Int, leftCapacity: Int, rightCapacity: Int, tensor: Int, restTensor: Int, prefix: String,
                 buffers b: [String: UnsafeMutablePointer<Float>]) {
-        precondition(tensor + 256 < 1024, "tensor index out of the counter's 10 bits")
-        rows = r; cols = c; self.tensor = tensor
+        precondition(tensor < 1024 && restTensor < 1024 && tensor != restTensor, "tensor index out of the counter's 10 bits")
+        rows = r; cols = c; self.tensor = tensor; self.restTensor = restTensor
         self.leftCapacity = min(leftCapacity, r); self.rightCapacity = min(rightCapacity, c)
         q = b[prefix + ".q"]!; l = b[prefix + ".l"]!; p = b[prefix + ".p"]!; rt = b[prefix + ".rt"]!
         full = b[prefix + ".full"]!
@@ -176,7 +177,7 @@ public final class LazyGaussianMatrix {
     public func materialize() {
         guard !materialized else { return }
         let r = rows, c = cols
-        NormalStream.fill(full, count: r * c, address: address, tensor: tensor + 256)
+        NormalStream.fill(full, count: r * c, address: address, tensor: restTensor)
         for i in 0..<r {
             let row = full + i * c
             project(row, out: p, count: m, length: c, coefficients: nil)

@@ -11,9 +11,6 @@ public enum WeightSampler: String, Sendable, CaseIterable {
 }
 
 extension MatrixGaussianMLP {
-    /// Counter tensors of the lazy sampler's draws: `lazyTensorBase + layer` (and + 256 for a
-    /// materialized rest); the explicit sampler uses tensor `layer` (docs/METHOD.md §Addresses).
-    public static let lazyTensorBase = 512
     /// Left products revealed without materializing: the rows of a forward pass, each of them
     /// again and a JVP or two. Right products: one per cotangent row of one VJP, and two spare.
     static func lazyCapacities(rows: Int, cotangents: Int) -> (left: Int, right: Int) { (2 * rows + 2, cotangents + 2) }
@@ -91,7 +88,8 @@ public final class LazyMatrixGaussianMLPWorkspace: DeferringVJPWorkspace {
             for c in 0..<l.outputs { sv[i][c] = Foundation.exp(l.logSqrtV[c]) }
             noise.append(l.stochastic
                 ? LazyGaussianMatrix(rows: l.rows, cols: l.outputs, leftCapacity: cap.left, rightCapacity: cap.right,
-                                     tensor: MatrixGaussianMLP.lazyTensorBase + i, prefix: "E\(i)", buffers: b)
+                                     tensor: RandomReservations.lazyProducts(layer: i),
+                                     restTensor: RandomReservations.lazyRest(layer: i), prefix: "E\(i)", buffers: b)
                 : nil)
         }
         self.noise = noise

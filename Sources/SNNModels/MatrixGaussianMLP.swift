@@ -84,7 +84,8 @@ public final class MatrixGaussianMLP {
     /// s = 1/√r this is N(0, mScale²)); every weight's std exp(logStd): log √u = log √v = logStd / 2.
     public func initialise(seed: UInt64, mScale: Float, logStd: Float) {
         for (index, l) in layers.enumerated() {
-            let address = RandomAddress(seed: seed, role: .train, image: RandomAddress.sharedImage, sample: UInt32(index), step: 0xFF_FFFF)
+            let address = RandomAddress(seed: seed, role: .train, image: RandomReservations.sharedImage, sample: UInt32(index),
+                                        step: RandomReservations.mlpInitStep)
             NormalStream.fill(l.M, count: l.weightCount, address: address, tensor: 0)
             let std = mScale / (Float(l.rows).squareRoot() * l.inputScale)
             for e in 0..<l.weightCount { l.M[e] *= std }

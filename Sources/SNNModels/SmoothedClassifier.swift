@@ -16,7 +16,7 @@ public final class SmoothedClassifier: StochasticClassifier {
     public var gradientStrategy: GradientStrategy { base.gradientStrategy }
 
     public init(base: any StochasticClassifier, variance: Float, noiseSamples: Int, name: String) {
-        precondition(variance > 0 && noiseSamples >= 1 && noiseSamples < 64)
+        precondition(variance > 0 && noiseSamples >= 1 && noiseSamples < RandomReservations.noiseDrawsPerRole)
         self.base = base; self.variance = variance; self.noiseSamples = noiseSamples; self.name = name
     }
 
@@ -40,7 +40,7 @@ public final class SmoothedClassifier: StochasticClassifier {
     @inlinable public static func noiseAddress(_ address: RandomAddress) -> RandomAddress {
         RandomAddress(seed: address.seed, role: .noise, image: address.image, sample: address.sample, step: address.step)
     }
-    @inlinable public static func noiseTensor(role: RandomRole, draw: Int) -> Int { Int(role.rawValue) * 64 + draw }
+    @inlinable public static func noiseTensor(role: RandomRole, draw: Int) -> Int { RandomReservations.smoothingNoise(role: role, draw: draw) }
 }
 
 final class SmoothedWorkspace: ClassifierWorkspace {

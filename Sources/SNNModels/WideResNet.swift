@@ -261,7 +261,8 @@ public final class WideResNet {
         for (i, e) in tensors.enumerated() {
             let p = parameters.data + e.offset
             if e.shape.count == 4 || e.name == "linear.weight" {
-                let address = RandomAddress(seed: seed, role: .train, image: RandomAddress.sharedImage, sample: UInt32(i), step: 0xFF_FFFE)
+                let address = RandomAddress(seed: seed, role: .train, image: RandomReservations.sharedImage, sample: UInt32(i),
+                                            step: RandomReservations.wideResNetInitStep)
                 NormalStream.fill(p, count: e.count, address: address, tensor: 0)
                 let fanIn = e.shape.dropFirst().reduce(1, *)
                 let s = (2 / Float(fanIn)).squareRoot()

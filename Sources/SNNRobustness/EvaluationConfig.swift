@@ -37,7 +37,7 @@ public struct EvaluationConfig: Sendable, Equatable {
     /// The counter address of sample `s` of `role` for image `image`.
     @inlinable public func address(_ role: RandomRole, image: Int, sample: Int, step: Int = 0) -> RandomAddress {
         RandomAddress(seed: seed, role: role, image: shareSamples ? RandomAddress.sharedImage : UInt32(truncatingIfNeeded: image),
-                      sample: UInt32(sample), step: UInt32(step) | stream(role) << 16)
+                      sample: UInt32(sample), step: RandomReservations.step(step, stream: stream(role)))
     }
 
     @inlinable func stream(_ role: RandomRole) -> UInt32 {

@@ -74,7 +74,7 @@ extension Evaluator {
     /// scaled to η·U^{1/d}. Drawn from the attack stream of the image (sample field 0xFFFF_FFFF).
     func randomStart(_ cfg: EvaluationConfig, index: Int, into xadv: UnsafeMutablePointer<Float>) {
         let eta = cfg.eta, x = b.x, g = b.g
-        let address = cfg.address(.attack, image: index, sample: Int(UInt32.max))
+        let address = cfg.address(.attack, image: index, sample: Int(RandomReservations.randomStartSample))
         switch cfg.attack.norm {
         case .linf:
             var e = 0

@@ -20,7 +20,7 @@ public struct RandomAddress: Sendable, Equatable {
     public var step: UInt32
 
     /// Image index used by `--share-samples` (one realization for every image).
-    public static let sharedImage: UInt32 = 0xFFFF_FFFF
+    public static let sharedImage: UInt32 = RandomReservations.sharedImage
 
     public init(seed: UInt64, role: RandomRole, image: UInt32, sample: UInt32, step: UInt32 = 0) {
         precondition(step < 1 << 24, "step must fit in 24 bits")

@@ -301,7 +301,7 @@ public final class WideResNetTrainer {
     }
 
     func dropoutAddress(step: Int) -> RandomAddress {
-        RandomAddress(seed: config.seed, role: .train, image: 0xFFFF_FFFE, sample: UInt32(truncatingIfNeeded: step >> 24),
+        RandomAddress(seed: config.seed, role: .train, image: RandomReservations.trainerImage, sample: UInt32(truncatingIfNeeded: step >> 24),
                       step: UInt32(step & 0xFF_FFFF))
     }
 

@@ -16,6 +16,8 @@ enum EvaluateLimits {
     /// --share-chunk: images per chunk of the batched --share-samples evaluator (default and limit).
     static let defaultShareChunk = 100
     static let maxShareChunk = 10_000
+    /// Set streams 1…255 (RandomReservations.step): the values one list may hold with --independent-sets.
+    static let maxIndependentSets = 255
 
     /// Usage errors for work flags beyond the limits (called from `Evaluate.validate()`).
     static func check(_ e: Evaluate) throws {
@@ -34,6 +36,11 @@ enum EvaluateLimits {
         let n = e.eta.values.count * e.attackSamples.values.count * e.inferenceSamples.values.count  // each list ≤ the argument's length
         if n > maxConfigurations {
             throw ValidationError("the sweep has \(n) configurations (--eta × --attack-samples × --inference-samples), above the limit of \(maxConfigurations)")
+        }
+        // --independent-sets: the i-th listed S draws from set stream i + 1, 8 bits of the step field
+        if e.independentSets, let long = [("--attack-samples", e.attackSamples.values.count), ("--inference-samples", e.inferenceSamples.values.count)]
+            .first(where: { $0.1 > maxIndependentSets }) {
+            throw ValidationError("\(long.0) lists \(long.1) values; with --independent-sets at most \(maxIndependentSets) (one random stream each)")
         }
         if let c = e.shareChunk {
             guard e.shareSamples else { throw ValidationError("--share-chunk applies with --share-samples only") }

@@ -20,7 +20,7 @@ final class LazySamplerTests: XCTestCase {
     func answers(r: Int, c: Int, queries: [Query], n: Int, leftCapacity: Int, rightCapacity: Int, forgets: Bool = false) throws -> [[Double]] {
         let plan = LazyGaussianMatrix.plan(rows: r, cols: c, leftCapacity: leftCapacity, rightCapacity: rightCapacity, prefix: "E")
         let arena = Arena(capacity: plan.bytes + 4096)
-        let e = LazyGaussianMatrix(rows: r, cols: c, leftCapacity: leftCapacity, rightCapacity: rightCapacity, tensor: 512, prefix: "E",
+        let e = LazyGaussianMatrix(rows: r, cols: c, leftCapacity: leftCapacity, rightCapacity: rightCapacity, tensor: 512, restTensor: 768, prefix: "E",
                                    buffers: try plan.allocate(in: arena))
         e.forgetsForTesting = forgets
         var out = [[Double]]()
