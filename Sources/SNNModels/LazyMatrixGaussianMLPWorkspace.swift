@@ -152,7 +152,7 @@ public final class LazyMatrixGaussianMLPWorkspace: DeferringVJPWorkspace {
                     layerLeft(0, dst, mean: false, into: out)
                 } else {
                     let src = pre[i - 1] + r * l.inputs
-                    for j in 0..<l.inputs { dst[j] = max(src[j], 0) * s }
+                    ScaledReLU.forward(src, into: dst, count: l.inputs, scale: s)
                     dst[l.inputs] = s
                     layerLeft(i, dst, mean: true, into: out)
                 }
@@ -177,7 +177,7 @@ public final class LazyMatrixGaussianMLPWorkspace: DeferringVJPWorkspace {
             } else {
                 // ReLU JVP: the primal row 0 decides the mask (piecewise linear).
                 let t = tpre[i - 1], x = pre[i - 1]
-                for j in 0..<l.inputs { dst[j] = x[j] > 0 ? t[j] * s : 0 }
+                ScaledReLU.derivative(at: x, t, into: dst, count: l.inputs, scale: s)
                 dst[l.inputs] = 0
                 layerLeft(i, dst, mean: true, into: tpre[i])
             }
@@ -233,7 +233,7 @@ public final class LazyMatrixGaussianMLPWorkspace: DeferringVJPWorkspace {
                 let x = pre[i - 1]
                 for r in 0..<q {
                     let src = gin[i] + r * l.rows, dst = gpre[i - 1] + r * l.inputs
-                    for j in 0..<l.inputs { dst[j] = x[j] > 0 ? src[j] * s : 0 }
+                    ScaledReLU.derivative(at: x, src, into: dst, count: l.inputs, scale: s)
                 }
             } else {
                 for r in 0..<q {

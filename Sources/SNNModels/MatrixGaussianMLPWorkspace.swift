@@ -69,7 +69,7 @@ public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
                     for j in 0..<l.inputs { dst[j] *= s }
                 } else {
                     let src = pre[i - 1] + r * l.inputs
-                    for j in 0..<l.inputs { dst[j] = max(src[j], 0) * s }
+                    ScaledReLU.forward(src, into: dst, count: l.inputs, scale: s)
                 }
                 dst[l.inputs] = s
             }
@@ -93,7 +93,7 @@ public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
             } else {
                 // ReLU JVP: the primal row 0 decides the mask (piecewise linear).
                 let t = tpre[i - 1], x = pre[i - 1]
-                for j in 0..<l.inputs { dst[j] = x[j] > 0 ? t[j] * s : 0 }
+                ScaledReLU.derivative(at: x, t, into: dst, count: l.inputs, scale: s)
             }
             dst[l.inputs] = 0  // the bias input has no tangent
             GEMM.fewRows(m: 1, n: l.outputs, k: l.rows, alpha: 1, a: dst, lda: l.rows, b: w[i], ldb: l.outputs,
@@ -123,7 +123,7 @@ public final class MatrixGaussianMLPWorkspace: ClassifierWorkspace {
                 let x = pre[i - 1]
                 for r in 0..<q {
                     let src = gin[i] + r * l.rows, dst = gpre[i - 1] + r * l.inputs
-                    for j in 0..<l.inputs { dst[j] = x[j] > 0 ? src[j] * s : 0 }
+                    ScaledReLU.derivative(at: x, src, into: dst, count: l.inputs, scale: s)
                 }
             } else {
                 for r in 0..<q {

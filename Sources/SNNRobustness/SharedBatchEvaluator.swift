@@ -206,7 +206,7 @@ public final class SharedBatchEvaluator {
                     for j in 0..<l.inputs { dst[j] *= s }
                 } else {
                     let src = pre[i - 1] + r * l.inputs
-                    for j in 0..<l.inputs { dst[j] = max(src[j], 0) * s }
+                    ScaledReLU.forward(src, into: dst, count: l.inputs, scale: s)
                 }
                 dst[l.inputs] = s
             }
@@ -240,7 +240,7 @@ public final class SharedBatchEvaluator {
             let s = l.inputScale
             for q in 0..<rows {
                 let mask = pre[i - 1] + (q / perRow) * l.inputs, g = gpre[i - 1] + q * l.inputs
-                for j in 0..<l.inputs { g[j] = mask[j] > 0 ? g[j] * s : 0 }
+                ScaledReLU.derivative(at: mask, g, into: g, count: l.inputs, scale: s)
             }
         }
     }

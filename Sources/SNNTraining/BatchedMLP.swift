@@ -54,7 +54,7 @@ final class BatchedMLP {
                 let s = l.inputScale
                 for r in 0..<rows {
                     let src = pre[i - 1] + r * l.inputs, dst = inputs[i] + r * l.rows
-                    for j in 0..<l.inputs { dst[j] = max(src[j], 0) * s }
+                    ScaledReLU.forward(src, into: dst, count: l.inputs, scale: s)
                     dst[l.inputs] = s
                 }
             }
