@@ -48,6 +48,17 @@ extension WideResNet {
         plan.add("tprobs", floats: k)
         plan.add("cols", floats: largestCols)
         plan.add("gemm", floats: GEMM.scratchFloats)
+        // the layers before the first dropout, per input row (WideResNetWorkspace, "Pre-dropout")
+        let b0 = blocks[0]
+        plan.add("pre.input", floats: rows * inputSize)
+        plan.add("pre.stem", floats: rows * b0.inPlanes * b0.height * b0.width)
+        plan.add("pre.u1", floats: rows * b0.inPlanes * b0.height * b0.width)
+        plan.add("pre.conv1", floats: rows * b0.planes * b0.height * b0.width)
+        plan.add("pre.valid", floats: rows)
+        let deferRows = max(WideResNetWorkspace.deferCapacity(cotangents: cotangents), 1)
+        plan.add("defer.ga", floats: deferRows * b0.planes * b0.height * b0.width)
+        plan.add("defer.gx", floats: deferRows * b0.inPlanes * b0.height * b0.width)
+        plan.add("defer.input", floats: inputSize)
         return plan
     }
 }
@@ -57,7 +68,16 @@ extension WideResNet {
 /// `forward(rows:)` runs the images one at a time, row 0 last, so that row 0's ReLU outputs stay
 /// in the workspace for `jvp` and `vjp` (each VJP row is one reverse pass reusing them).
 /// Every buffer comes from the arena via `workspacePlan`; calls allocate nothing.
-public final class WideResNetWorkspace: ClassifierWorkspace {
+///
+/// Pre-dropout: the stem and block 0's BN1 → ReLU → conv1 come before the first dropout mask, so
+/// they are the same for every realization. Their outputs are kept per input row and reused while
+/// the row's pixels are unchanged (the same arithmetic, so results are bit for bit those of a
+/// recomputation). Backwards, the map from (the cotangent at block 0's conv1 output, the cotangent
+/// of its residual input) to the input gradient is one linear map for every realization of the
+/// same image: `vjpDeferringMean` stops there and sums the two cotangents, and `addDeferredMean`
+/// applies the map once to the sum (DeferringVJPWorkspace) — for up to two cotangent rows (an
+/// attack direction, a second pass); wider VJPs (a full Jacobian) are not deferred.
+public final class WideResNetWorkspace: DeferringVJPWorkspace {
     struct BlockBuffers {
         let u1: UnsafeMutablePointer<Float>   // relu(bn1(x)), inPlanes×H×W
         let u2: UnsafeMutablePointer<Float>   // relu(bn2(mask ⊙ conv1(u1))), planes×H×W
@@ -78,6 +98,15 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
     /// 1/std per input channel.
     let inverseStd: [Float]
     var rowsDone = 0
+    /// Pre-dropout outputs per row (stem, block 0's u1 and conv1 output) and the pixels they are for.
+    let preInput, preStem, preU1, preConv1, preValid: UnsafeMutablePointer<Float>
+    /// Pending sums of deferred VJPs: cotangents at block 0's conv1 output and residual input,
+    /// per cotangent row, and the row-0 pixels they belong to.
+    let deferGA, deferGX, deferInput: UnsafeMutablePointer<Float>
+    var deferredRows = 0
+    /// Cotangent rows a deferred sum may have: an attack direction has one, the two-pass second
+    /// pass two; a full Jacobian (k rows) is not deferred, which keeps the sums' memory small.
+    static func deferCapacity(cotangents: Int) -> Int { min(cotangents, 2) }
 
     public init(model: WideResNet, arena: Arena, rows: Int, cotangents: Int) throws {
         precondition(rows >= 1 && cotangents >= 0)
@@ -90,7 +119,13 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
         dpooled = b["dpooled"]!; dlogits = b["dlogits"]!; tprobs = b["tprobs"]!
         cols = b["cols"]!; gemm = b["gemm"]!
         inverseStd = model.configuration.std.map { 1 / $0 }
+        preInput = b["pre.input"]!; preStem = b["pre.stem"]!; preU1 = b["pre.u1"]!; preConv1 = b["pre.conv1"]!
+        preValid = b["pre.valid"]!
+        preValid.update(repeating: 0, count: rows)
+        deferGA = b["defer.ga"]!; deferGX = b["defer.gx"]!; deferInput = b["defer.input"]!
         for m in buffers.indices { buffers[m].mask.update(repeating: 1, count: model.blocks[m].maskCount) }
+        let b0 = model.blocks[0], c = model.configuration
+        precondition(b0.inPlanes == 16 && b0.height == c.paddedHeight && b0.width == c.paddedWidth, "block 0 reads the stem's output")
     }
 
     public func sample(_ address: RandomAddress) {
@@ -128,29 +163,36 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
     func forwardImage(_ r: Int) {
         let m = model, c = m.configuration
         let x = inputs + r * m.inputSize
-        let padTop = (c.paddedHeight - c.inputHeight) / 2, padLeft = (c.paddedWidth - c.inputWidth) / 2
-        let ph = c.paddedHeight, pw = c.paddedWidth
-        for ch in 0..<c.inputChannels {
-            let inv = inverseStd[ch], mu = c.mean[ch]
-            let dst = x0 + ch * ph * pw, src = x + ch * c.inputHeight * c.inputWidth
-            if ph != c.inputHeight || pw != c.inputWidth { dst.update(repeating: -mu * inv, count: ph * pw) }
-            for y in 0..<c.inputHeight {
-                let d = dst + (y + padTop) * pw + padLeft, s = src + y * c.inputWidth
-                for i in 0..<c.inputWidth { d[i] = (s[i] - mu) * inv }
-            }
-        }
+        let b0 = m.blocks[0], stemCount = b0.inPlanes * b0.height * b0.width, conv1Count = b0.planes * b0.height * b0.width
+        let cachedIn = preInput + r * m.inputSize
+        let cached = preValid[r] == 1 && Self.sameBits(cachedIn, x, m.inputSize)
         var cur = actA, other = actB
-        m.stem.conv.forward(FeatureMap(x0, channels: c.inputChannels, height: ph, width: pw), weights: m.stem.weight,
-                            bias: m.stem.bias, FeatureMap(cur, channels: 16, height: ph, width: pw), cols: cols, gemmScratch: gemm)
+        if cached {
+            cur.update(from: preStem + r * stemCount, count: stemCount)
+        } else {
+            stem(x, into: cur)
+            (preStem + r * stemCount).update(from: cur, count: stemCount)
+        }
         for (i, blk) in m.blocks.enumerated() {
             let buf = buffers[i]
             let xin = FeatureMap(cur, channels: blk.inPlanes, height: blk.height, width: blk.width)
             let u1 = FeatureMap(buf.u1, channels: blk.inPlanes, height: blk.height, width: blk.width)
             let u2 = FeatureMap(buf.u2, channels: blk.planes, height: blk.height, width: blk.width)
             let out = FeatureMap(other, channels: blk.planes, height: blk.outHeight, width: blk.outWidth)
-            BatchNorm.forward(xin, scale: blk.bn1.scale, shift: blk.bn1.shift, u1)
-            Self.relu(u1.data, u1.count)
-            blk.conv1.conv.forward(u1, weights: blk.conv1.weight, bias: blk.conv1.bias, u2, cols: cols, gemmScratch: gemm)
+            if i == 0 && cached {
+                u1.data.update(from: preU1 + r * stemCount, count: stemCount)
+                u2.data.update(from: preConv1 + r * conv1Count, count: conv1Count)
+            } else {
+                BatchNorm.forward(xin, scale: blk.bn1.scale, shift: blk.bn1.shift, u1)
+                Self.relu(u1.data, u1.count)
+                blk.conv1.conv.forward(u1, weights: blk.conv1.weight, bias: blk.conv1.bias, u2, cols: cols, gemmScratch: gemm)
+                if i == 0 {
+                    (preU1 + r * stemCount).update(from: u1.data, count: stemCount)
+                    (preConv1 + r * conv1Count).update(from: u2.data, count: conv1Count)
+                    cachedIn.update(from: x, count: m.inputSize)
+                    preValid[r] = 1
+                }
+            }
             Self.multiplyMask(u2.data, buf.mask, u2.count)
             BatchNorm.forward(u2, scale: blk.bn2.scale, shift: blk.bn2.shift, u2)
             Self.relu(u2.data, u2.count)
@@ -164,6 +206,30 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
             }
             swap(&cur, &other)
         }
+        head(cur, row: r)
+    }
+
+    /// The normalised, padded input x0 of pixels `x` and the stem convolution into `y`.
+    func stem(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let m = model, c = m.configuration
+        let padTop = (c.paddedHeight - c.inputHeight) / 2, padLeft = (c.paddedWidth - c.inputWidth) / 2
+        let ph = c.paddedHeight, pw = c.paddedWidth
+        for ch in 0..<c.inputChannels {
+            let inv = inverseStd[ch], mu = c.mean[ch]
+            let dst = x0 + ch * ph * pw, src = x + ch * c.inputHeight * c.inputWidth
+            if ph != c.inputHeight || pw != c.inputWidth { dst.update(repeating: -mu * inv, count: ph * pw) }
+            for y in 0..<c.inputHeight {
+                let d = dst + (y + padTop) * pw + padLeft, s = src + y * c.inputWidth
+                for i in 0..<c.inputWidth { d[i] = (s[i] - mu) * inv }
+            }
+        }
+        m.stem.conv.forward(FeatureMap(x0, channels: c.inputChannels, height: ph, width: pw), weights: m.stem.weight,
+                            bias: m.stem.bias, FeatureMap(out, channels: 16, height: ph, width: pw), cols: cols, gemmScratch: gemm)
+    }
+
+    /// BN → ReLU → pool → linear → softmax of the last block's output `cur` into probs row r.
+    func head(_ cur: UnsafeMutablePointer<Float>, row r: Int) {
+        let m = model
         let hx = FeatureMap(cur, channels: m.headChannels, height: m.headHeight, width: m.headWidth)
         let hu = FeatureMap(headU, channels: m.headChannels, height: m.headHeight, width: m.headWidth)
         BatchNorm.forward(hx, scale: m.head.scale, shift: m.head.shift, hu)
@@ -237,14 +303,58 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
 
     // MARK: VJP
 
-    public func vjp(cotangents: Matrix, into gradients: Matrix) {
+    public func vjp(cotangents: Matrix, into gradients: Matrix) { vjp(cotangents: cotangents, into: gradients, deferMean: false) }
+
+    /// The VJP without the pre-dropout part: the cotangents at block 0's conv1 output and residual
+    /// input are added to the pending sums, and the gradient rows are zero.
+    public func vjpDeferringMean(cotangents: Matrix, into gradients: Matrix) {
+        // more rows than the pending sums hold: nothing is deferred (the whole VJP is returned)
+        guard cotangents.rows <= Self.deferCapacity(cotangents: maxCotangents) else {
+            return vjp(cotangents: cotangents, into: gradients, deferMean: false)
+        }
+        let x = UnsafePointer(inputs)
+        if deferredRows == 0 {
+            deferInput.update(from: x, count: model.inputSize)
+            deferredRows = cotangents.rows
+            let b0 = model.blocks[0]
+            deferGA.update(repeating: 0, count: cotangents.rows * b0.planes * b0.height * b0.width)
+            deferGX.update(repeating: 0, count: cotangents.rows * b0.inPlanes * b0.height * b0.width)
+        }
+        // one linear map for every realization of ONE image: the pending sums belong to these pixels
+        precondition(cotangents.rows == deferredRows && Self.sameBits(deferInput, x, model.inputSize),
+                     "deferred VJPs of different images or cotangent counts")
+        vjp(cotangents: cotangents, into: gradients, deferMean: true)
+    }
+
+    public func addDeferredMean(into sums: Matrix) {
+        guard deferredRows > 0 else { return }
+        precondition(sums.rows == deferredRows && sums.cols == model.inputSize)
+        // the map uses row 0's block-0 ReLU mask, kept with its pixels in the pre-dropout cache
+        precondition(preValid[0] == 1 && Self.sameBits(preInput, deferInput, model.inputSize),
+                     "addDeferredMean after a forward of another image")
+        let b0 = model.blocks[0]
+        let na = b0.planes * b0.height * b0.width, nx = b0.inPlanes * b0.height * b0.width
+        for q in 0..<deferredRows {
+            // gb = conv1ᵀ(ga), masked by u1, through BN1, added to the residual cotangent
+            let ga = FeatureMap(deferGA + q * na, channels: b0.planes, height: b0.height, width: b0.width)
+            let gb = FeatureMap(d2, channels: b0.inPlanes, height: b0.height, width: b0.width)
+            let gx = FeatureMap(d3, channels: b0.inPlanes, height: b0.height, width: b0.width)
+            gx.data.update(from: deferGX + q * nx, count: nx)
+            b0.conv1.conv.vjpInput(gy: ga, weights: b0.conv1.weight, gx: gb, cols: cols, gemmScratch: gemm)
+            Self.reluMask(preU1, gb.data, gb.count)   // row 0's u1
+            BatchNorm.vjp(gy: gb, scale: b0.bn1.scale, gx: gx, accumulate: true)
+            stemVJP(gx.data, addingTo: sums.row(q))
+        }
+    }
+
+    public func clearDeferredMean() { deferredRows = 0 }
+
+    func vjp(cotangents: Matrix, into gradients: Matrix, deferMean: Bool) {
         precondition(rowsDone > 0, "forward first")
-        let m = model, c = m.configuration
+        let m = model
         precondition(cotangents.rows <= maxCotangents && gradients.rows == cotangents.rows && gradients.cols == m.inputSize
                      && cotangents.cols == m.classCount)
         let k = m.classCount, ch = m.headChannels
-        let ph = c.paddedHeight, pw = c.paddedWidth
-        let padTop = (ph - c.inputHeight) / 2, padLeft = (pw - c.inputWidth) / 2
         for q in 0..<cotangents.rows {
             Softmax.vjp(p: probs, gp: cotangents.rows(q..<(q + 1)), gz: Matrix(dlogits, rows: 1, cols: k))
             // through the linear layer: g pooled = Wᵀ g z
@@ -270,27 +380,49 @@ public final class WideResNetWorkspace: ClassifierWorkspace {
                 Self.reluMask(buf.u2, ga.data, ga.count)
                 BatchNorm.vjp(gy: ga, scale: blk.bn2.scale, gx: ga)
                 Self.multiplyMask(ga.data, buf.mask, ga.count)
+                if i == 0 && deferMean {
+                    // the rest is the same linear map for every realization: sum, apply later
+                    Vec.axpy(1, ga.data, deferGA + q * ga.count, ga.count)
+                    Vec.axpy(1, gx.data, deferGX + q * gx.count, gx.count)
+                    break
+                }
                 blk.conv1.conv.vjpInput(gy: ga, weights: blk.conv1.weight, gx: gb, cols: cols, gemmScratch: gemm)
                 Self.reluMask(buf.u1, gb.data, gb.count)
                 BatchNorm.vjp(gy: gb, scale: blk.bn1.scale, gx: gx, accumulate: true)
                 swap(&gOut, &gIn)
             }
-            let gx0 = FeatureMap(gIn, channels: c.inputChannels, height: ph, width: pw)
-            m.stem.conv.vjpInput(gy: FeatureMap(gOut, channels: 16, height: ph, width: pw), weights: m.stem.weight,
-                                 gx: gx0, cols: cols, gemmScratch: gemm)
             let out = gradients.row(q)
-            for chn in 0..<c.inputChannels {
-                let inv = inverseStd[chn]
-                let src = gx0.channel(chn), dst = out + chn * c.inputHeight * c.inputWidth
-                for y in 0..<c.inputHeight {
-                    let s = src + (y + padTop) * pw + padLeft, d = dst + y * c.inputWidth
-                    for i in 0..<c.inputWidth { d[i] = s[i] * inv }
-                }
+            out.update(repeating: 0, count: m.inputSize)
+            if !deferMean { stemVJP(gOut, addingTo: out) }
+        }
+    }
+
+    /// Adds the input gradient of the stem's output cotangent `g` (16 × padded map; overwritten
+    /// scratch d1 holds the padded input gradient) to `out` (pixels).
+    func stemVJP(_ g: UnsafeMutablePointer<Float>, addingTo out: UnsafeMutablePointer<Float>) {
+        let m = model, c = m.configuration
+        let ph = c.paddedHeight, pw = c.paddedWidth
+        let padTop = (ph - c.inputHeight) / 2, padLeft = (pw - c.inputWidth) / 2
+        let gx0 = FeatureMap(d1, channels: c.inputChannels, height: ph, width: pw)
+        m.stem.conv.vjpInput(gy: FeatureMap(g, channels: 16, height: ph, width: pw), weights: m.stem.weight,
+                             gx: gx0, cols: cols, gemmScratch: gemm)
+        for chn in 0..<c.inputChannels {
+            let inv = inverseStd[chn]
+            let src = gx0.channel(chn), dst = out + chn * c.inputHeight * c.inputWidth
+            for y in 0..<c.inputHeight {
+                let s = src + (y + padTop) * pw + padLeft, d = dst + y * c.inputWidth
+                for i in 0..<c.inputWidth { d[i] += s[i] * inv }
             }
         }
     }
 
     // MARK: element-wise helpers
+
+    /// The n floats at a and b have the same bits (a cached row is reused only for identical pixels).
+    @inline(__always) static func sameBits(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Bool {
+        for i in 0..<n where a[i].bitPattern != b[i].bitPattern { return false }
+        return true
+    }
 
     /// x ← max(x, 0).
     @inline(__always) package static func relu(_ x: UnsafeMutablePointer<Float>, _ n: Int) {

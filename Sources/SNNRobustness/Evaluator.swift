@@ -238,20 +238,24 @@ public final class Evaluator {
         zero(b.jac, rows * d)
         let cotM = Matrix(b.pairCot, rows: rows, cols: k)
         let out = Matrix(b.jacSample, rows: rows, cols: d)
+        deferring?.clearDeferredMean()
         var next = 0
         for s in 0..<group.sizes.last! {
             ws.sample(cfg0.address(.inference, image: index, sample: s))
             ws.input(row: 0).update(from: b.x, count: d)
             _ = ws.forward(rows: 1)
-            ws.vjp(cotangents: cotM, into: out)
+            if let dws = deferring { dws.vjpDeferringMean(cotangents: cotM, into: out) } else { ws.vjp(cotangents: cotM, into: out) }
             Vec.axpy(1, b.jacSample, b.jac, rows * d)
             if s + 1 == group.sizes[next] {
+                // the sum so far = jac + the deferred part, read into jacSample (free here)
+                b.jacSample.update(from: b.jac, count: rows * d)
+                deferring?.addDeferredMean(into: out)
                 let inv = 1 / Float(s + 1)
                 for c in group.configs where configs[c].inferenceSamples == s + 1 && plan.attackOf[c] >= 0 {
                     let nr = b.norms + c * k
                     for i in 0..<k { nr[i] = .nan }
                     for r in 0..<rows where b.needed[c * k + b.rowClass[r]] {
-                        nr[b.rowClass[r]] = Vec.norm(b.jac + r * d, d) * inv
+                        nr[b.rowClass[r]] = Vec.norm(b.jacSample + r * d, d) * inv
                     }
                 }
                 next += 1

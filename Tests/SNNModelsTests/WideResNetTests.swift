@@ -217,6 +217,94 @@ final class WideResNetTests: XCTestCase {
         XCTAssertEqual(pa.reduce(0, +), 1, accuracy: 1e-5)
     }
 
+    // MARK: pre-dropout cache and deferred VJP
+
+    /// The pre-dropout outputs kept per row are reused only for the same pixels: a workspace that
+    /// has seen other images and realizations gives the bits of a fresh one — forward, JVP and VJP —
+    /// also for an image that differs from the cached one in a single pixel.
+    func testPreDropoutCacheGivesTheBitsOfAFreshWorkspace() throws {
+        let model = tinyModel()
+        let n = model.inputSize, k = model.classCount
+        func workspace() throws -> any ClassifierWorkspace {
+            try model.makeWorkspace(arena: Arena(capacity: model.workspacePlan(rows: 2, cotangents: 2).bytes), rows: 2, cotangents: 2)
+        }
+        let reused = try workspace()
+        let a = (0..<n).map { Float(($0 * 7) % 13) / 13 }, b = (0..<n).map { Float(($0 * 5) % 11) / 11 }
+        var a2 = a; a2[n / 2] += 0.25
+        let t = (0..<n).map { Float($0 % 5) / 5 - 0.4 }
+        let cot: [Float] = (0..<(2 * k)).map { Float($0 % 3) - 1 }
+        func run(_ ws: any ClassifierWorkspace, _ x: [Float], _ xadv: [Float], sample s: Int) -> [Float] {
+            ws.sample(RandomAddress(seed: 3, role: .inference, image: 0, sample: UInt32(s)))
+            ws.input(row: 0).update(from: x, count: n); ws.input(row: 1).update(from: xadv, count: n)
+            let p = ws.forward(rows: 2)
+            var out = (0..<(2 * k)).map { p[$0 / k, $0 % k] }
+            let j = ws.jvp(tangent: t)
+            out += (0..<k).map { j[$0] }
+            var g = [Float](repeating: 0, count: 2 * n)
+            cot.withUnsafeBufferPointer { c in
+                g.withUnsafeMutableBufferPointer { gp in
+                    ws.vjp(cotangents: Matrix(UnsafeMutablePointer(mutating: c.baseAddress!), rows: 2, cols: k),
+                           into: Matrix(gp.baseAddress!, rows: 2, cols: n))
+                }
+            }
+            return out + g
+        }
+        for (step, (x, xadv, s)) in [(a, b, 0), (a, b, 1), (b, a, 1), (a2, b, 2), (a, a2, 2), (a, b, 0)].enumerated() {
+            XCTAssertEqual(run(reused, x, xadv, sample: s), run(try workspace(), x, xadv, sample: s), "step \(step)")
+        }
+    }
+
+    /// Σ_s vjp over realizations of one image = Σ_s vjpDeferringMean + addDeferredMean (the
+    /// pre-dropout map applied once to the summed cotangents), also read at a prefix of the sum.
+    func testDeferredVJPSumsAgreeWithPlainSums() throws {
+        let model = tinyModel()
+        let n = model.inputSize, k = model.classCount
+        let ws = try model.makeWorkspace(arena: Arena(capacity: model.workspacePlan(rows: 1, cotangents: 2).bytes), rows: 1, cotangents: 2)
+        let dws = try XCTUnwrap(ws as? any DeferringVJPWorkspace)
+        let x = (0..<n).map { Float(($0 * 7) % 13) / 13 }
+        let cotP = UnsafeMutablePointer<Float>.allocate(capacity: 2 * k); defer { cotP.deallocate() }
+        for i in 0..<(2 * k) { cotP[i] = Float(i % 3) - 1 }
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n); defer { row.deallocate() }
+        func sums(deferred: Bool, samples S: Int) -> [Float] {
+            var total = [Float](repeating: 0, count: 2 * n)
+            dws.clearDeferredMean()
+            for s in 0..<S {
+                ws.sample(RandomAddress(seed: 8, role: .attack, image: 4, sample: UInt32(s)))
+                ws.input(row: 0).update(from: x, count: n)
+                _ = ws.forward(rows: 1)
+                let c = Matrix(cotP, rows: 2, cols: k), g = Matrix(row, rows: 2, cols: n)
+                if deferred { dws.vjpDeferringMean(cotangents: c, into: g) } else { ws.vjp(cotangents: c, into: g) }
+                for i in 0..<(2 * n) { total[i] += row[i] }
+                if deferred && s == 1 {
+                    // a prefix read leaves the pending sum as it is
+                    var prefix = total
+                    prefix.withUnsafeMutableBufferPointer { dws.addDeferredMean(into: Matrix($0.baseAddress!, rows: 2, cols: n)) }
+                    let plain = sums(deferredPrefixCheck: 2)
+                    for i in 0..<(2 * n) { XCTAssertEqual(prefix[i], plain[i], accuracy: 1e-5 * max(1, abs(plain[i])), "prefix \(i)") }
+                }
+            }
+            if deferred { total.withUnsafeMutableBufferPointer { dws.addDeferredMean(into: Matrix($0.baseAddress!, rows: 2, cols: n)) } }
+            return total
+        }
+        // the plain sum over the first S realizations on a second workspace (the first holds the pending sum)
+        let other = try model.makeWorkspace(arena: Arena(capacity: model.workspacePlan(rows: 1, cotangents: 2).bytes), rows: 1, cotangents: 2)
+        func sums(deferredPrefixCheck S: Int) -> [Float] {
+            var total = [Float](repeating: 0, count: 2 * n)
+            let g = UnsafeMutablePointer<Float>.allocate(capacity: 2 * n); defer { g.deallocate() }
+            for s in 0..<S {
+                other.sample(RandomAddress(seed: 8, role: .attack, image: 4, sample: UInt32(s)))
+                other.input(row: 0).update(from: x, count: n)
+                _ = other.forward(rows: 1)
+                other.vjp(cotangents: Matrix(cotP, rows: 2, cols: k), into: Matrix(g, rows: 2, cols: n))
+                for i in 0..<(2 * n) { total[i] += g[i] }
+            }
+            return total
+        }
+        let plain = sums(deferred: false, samples: 4), deferred = sums(deferred: true, samples: 4)
+        XCTAssertGreaterThan(plain.map(abs).max()!, 1e-3)
+        for i in 0..<(2 * n) { XCTAssertEqual(deferred[i], plain[i], accuracy: 1e-5 * max(1, abs(plain[i])), "element \(i)") }
+    }
+
     // MARK: memory
 
     func testWorkspaceAllocatesExactlyItsPlan() throws {
