@@ -1,4 +1,4 @@
-/// The hidden-layer input of the matrix-Gaussian MLP, x̃ = s·ReLU(h) (docs/METHOD.md §Models), and
+/// The hidden-layer input of the matrix-Gaussian MLP, x̃ = s·ReLU(h) (docs/METHOD.md §Layer), and
 /// its derivatives, shared by every workspace and batched path so that they compute it alike.
 public enum ScaledReLU {
     /// dst = s·max(h, 0).

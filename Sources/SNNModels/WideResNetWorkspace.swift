@@ -161,7 +161,7 @@ public final class WideResNetWorkspace: DeferringVJPWorkspace {
     }
 
     func forwardImage(_ r: Int) {
-        let m = model, c = m.configuration
+        let m = model
         let x = inputs + r * m.inputSize
         let b0 = m.blocks[0], stemCount = b0.inPlanes * b0.height * b0.width, conv1Count = b0.planes * b0.height * b0.width
         let cachedIn = preInput + r * m.inputSize

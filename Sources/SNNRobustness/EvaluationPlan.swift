@@ -3,9 +3,8 @@ import SNNRuntime
 
 /// What one image of a sweep computes, derived from the configurations alone (no buffers, no
 /// model state): a pure value that `Evaluator` executes and whose buffer sizes it allocates
-/// (`EvaluationBuffers`). One configuration is a sweep of one. docs/METHOD.md §Nested and
-/// independent sets says why the sharing below gives each configuration the same answer as a run
-/// of it alone.
+/// (`EvaluationBuffers`). One configuration is a sweep of one. Why the sharing below gives each
+/// configuration the same answer as a run of it alone: docs/METHOD.md §Nested and independent sets.
 ///
 ///   attacks    one per distinct (η, S_A, attack set); FGM/FGSM reuse the direction at x across η
 ///              (`sharesDirection`), and with the cross-entropy loss one pass over a set's largest

@@ -138,7 +138,7 @@ public final class EvaluationStream {
         line: (UnsafePointer<UInt8>, Int) -> Void, adversarial sendAdversarial: ((UnsafePointer<Float>) -> Void)? = nil,
         batchDone: (Int) -> Void = { _ in }
     ) -> Outcome {
-        let d = model.inputSize, k = model.classCount, nc = configs.count, bpv = source.bytesPerValue
+        let d = model.inputSize, k = model.classCount, bpv = source.bytesPerValue
         let total = limit ?? .max, batch = memory.batch
         let fixedTarget: Int? = if case .fixed(let t) = configs[0].attack.target, configs.contains(where: { $0.eta > 0 }) { t } else { nil }
         var out = Outcome()
